@@ -1,0 +1,73 @@
+package io.pgrelay.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+import java.util.List;
+
+/**
+ * Splits a stream of typed messages into frames. Only the 5-byte header is read: each frame is emitted as a retained
+ * slice of the cumulation (type byte, length, body), so forwarding it costs no copy.
+ *
+ * <p>A frame longer than {@code maxFrameLength} or, on the frontend side, a type byte no frontend sends fails the
+ * stream at the header, before its body is buffered. After the first failure every later byte is discarded: the
+ * stream is out of step and the connection is about to close.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+    private final int maxFrameLength;
+    private final boolean frontend;
+    private boolean failed;
+
+    private FrameDecoder(int maxFrameLength, boolean frontend) {
+        if (maxFrameLength < Frames.HEADER_LENGTH) {
+            throw new IllegalArgumentException("maxFrameLength " + maxFrameLength);
+        }
+        this.maxFrameLength = maxFrameLength;
+        this.frontend = frontend;
+    }
+
+    /** Decoder for what a client sends after its startup packet. */
+    public static FrameDecoder forFrontend(int maxFrameLength) {
+        return new FrameDecoder(maxFrameLength, true);
+    }
+
+    /** Decoder for what a PostgreSQL server sends. */
+    public static FrameDecoder forBackend(int maxFrameLength) {
+        return new FrameDecoder(maxFrameLength, false);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        while (in.readableBytes() >= Frames.HEADER_LENGTH) {
+            int start = in.readerIndex();
+            byte type = in.getByte(start);
+            int length = in.getInt(start + 1);
+            if (frontend && !MessageType.isFrontend(type)) {
+                throw fail(in, "invalid frontend message type " + MessageType.describe(type));
+            }
+            if (length < 4) {
+                throw fail(in, "invalid message length " + length + " for message type " + MessageType.describe(type));
+            }
+            if (length > maxFrameLength - 1) {
+                throw fail(in, "message of type " + MessageType.describe(type) + " is " + (length + 1)
+                        + " bytes, more than the maximum of " + maxFrameLength);
+            }
+            int frameLength = length + 1;
+            if (in.readableBytes() < frameLength) {
+                return;
+            }
+            out.add(in.readRetainedSlice(frameLength));
+        }
+    }
+
+    private ProtocolException fail(ByteBuf in, String message) {
+        failed = true;
+        in.skipBytes(in.readableBytes());
+        return new ProtocolException(message);
+    }
+}
