@@ -1,0 +1,491 @@
+package io.pgrelay.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Turns a parsed TOML tree into a {@link PgRelayConfig}. Every check records its problem and carries on, so one run
+ * reports everything; each {@code read*} method returns null when its part had a problem (the result is then thrown
+ * away with a {@link ConfigException}).
+ */
+final class ConfigReader {
+
+    private static final long MAX_INT = Integer.MAX_VALUE;
+    private static final String MISSING = "required key is missing";
+
+    private final String source;
+    private final LineIndex index;
+    private final List<ConfigProblem> problems = new ArrayList<>();
+    private final List<ConfigProblem> warnings = new ArrayList<>();
+    /** general.auth_type; null when invalid, and then checks that depend on it are skipped. */
+    private AuthType defaultAuthType = AuthType.SCRAM_SHA_256;
+
+    ConfigReader(String source, LineIndex index) {
+        this.source = source;
+        this.index = index;
+    }
+
+    PgRelayConfig read(ObjectNode top) throws ConfigException {
+        checkKeys(top, KeyPath.ROOT, ConfigKeys.TOP, ConfigKeys.TOP_PGCAT);
+        KeyPath generalPath = KeyPath.of("general");
+        JsonNode generalNode = top.get("general");
+        ObjectNode generalTable = generalNode == null ? top.objectNode() : table(generalNode, generalPath);
+        General general = generalTable == null ? null : readGeneral(generalTable, generalPath);
+        if (generalTable == null) {
+            defaultAuthType = null;
+        }
+        Map<String, PoolConfig> pools = readPools(top.get("pools"), KeyPath.of("pools"));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(inLineOrder(problems));
+        }
+        List<String> warningTexts = inLineOrder(warnings).stream()
+                .map(w -> w.keyPath() + ": " + w.message())
+                .toList();
+        return new PgRelayConfig(source, general, pools, warningTexts);
+    }
+
+    private General readGeneral(ObjectNode g, KeyPath p) {
+        int before = problems.size();
+        checkKeys(g, p, ConfigKeys.GENERAL, ConfigKeys.GENERAL_PGCAT);
+        String host = nonEmptyString(g, p, "host", "0.0.0.0");
+        Long port = integer(g, p, "port", 6432, 1, 65535);
+        String adminUsername = nonEmptyString(g, p, "admin_username", null);
+        String adminPassword = nonEmptyString(g, p, "admin_password", null);
+        if (g.has("admin_username") && !g.has("admin_password")) {
+            problem(p.child("admin_password"), "required when admin_username is set");
+        }
+        if (g.has("admin_password") && !g.has("admin_username")) {
+            problem(p.child("admin_username"), "required when admin_password is set");
+        }
+        Duration connectTimeout = duration(g, p, "connect_timeout", 5_000);
+        Duration idleTimeout = duration(g, p, "idle_timeout", 600_000);
+        Duration serverLifetime = duration(g, p, "server_lifetime", 3_600_000);
+        Duration queryWaitTimeout = duration(g, p, "query_wait_timeout", 120_000);
+        Long maxClientConn = integer(g, p, "max_client_conn", 1000, 1, MAX_INT);
+        defaultAuthType = choice(g, p, "auth_type", AuthType.values(), AuthType::configName, AuthType.SCRAM_SHA_256);
+        if (problems.size() > before) {
+            return null;
+        }
+        return new General(host, port.intValue(), adminUsername, adminPassword, connectTimeout, idleTimeout,
+                serverLifetime, queryWaitTimeout, maxClientConn.intValue(), defaultAuthType);
+    }
+
+    private Map<String, PoolConfig> readPools(JsonNode node, KeyPath p) {
+        Map<String, PoolConfig> pools = new LinkedHashMap<>();
+        ObjectNode t = node == null ? null : table(node, p);
+        if (node == null || t != null && t.isEmpty()) {
+            problem(p, "no pools configured (add a [pools.<database>] table)");
+        }
+        if (t == null) {
+            return pools;
+        }
+        for (Map.Entry<String, JsonNode> e : t.properties()) {
+            KeyPath poolPath = p.child(e.getKey());
+            if (e.getKey().isBlank()) {
+                problem(poolPath, "the database name must not be empty");
+            }
+            ObjectNode poolTable = table(e.getValue(), poolPath);
+            PoolConfig pool = poolTable == null ? null : readPool(e.getKey(), poolTable, poolPath);
+            if (pool != null) {
+                pools.put(e.getKey(), pool);
+            }
+        }
+        return pools;
+    }
+
+    private PoolConfig readPool(String name, ObjectNode t, KeyPath p) {
+        int before = problems.size();
+        checkKeys(t, p, ConfigKeys.POOL, ConfigKeys.POOL_PGCAT);
+        PoolMode mode = choice(t, p, "pool_mode", PoolMode.values(), PoolMode::configName, PoolMode.TRANSACTION);
+        Map<String, UserConfig> users = readUsers(t.get("users"), p.child("users"), mode);
+        ShardConfig shard = readShards(t.get("shards"), p.child("shards"));
+        if (problems.size() > before || mode == null || users == null || shard == null) {
+            return null;
+        }
+        return new PoolConfig(name, mode, users, List.of(shard));
+    }
+
+    private Map<String, UserConfig> readUsers(JsonNode node, KeyPath p, PoolMode poolMode) {
+        if (node == null) {
+            problem(p, MISSING);
+            return null;
+        }
+        ObjectNode t = table(node, p);
+        if (t == null) {
+            return null;
+        }
+        if (t.isEmpty()) {
+            problem(p, "must define at least one user");
+            return null;
+        }
+        int before = problems.size();
+        Map<String, UserConfig> users = new LinkedHashMap<>();
+        Map<String, KeyPath> seen = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : t.properties()) {
+            KeyPath userPath = p.child(e.getKey());
+            ObjectNode userTable = table(e.getValue(), userPath);
+            if (userTable == null) {
+                continue;
+            }
+            JsonNode username = userTable.get("username");
+            if (username != null && username.isTextual()) {
+                KeyPath first = seen.putIfAbsent(username.textValue(), userPath);
+                if (first != null) {
+                    problem(userPath.child("username"),
+                            "duplicate user " + quote(username.textValue()) + " (already defined in " + first + ")");
+                }
+            }
+            UserConfig user = readUser(userTable, userPath, poolMode);
+            if (user != null) {
+                users.put(user.username(), user);
+            }
+        }
+        return problems.size() > before ? null : users;
+    }
+
+    private UserConfig readUser(ObjectNode t, KeyPath p, PoolMode poolMode) {
+        int before = problems.size();
+        checkKeys(t, p, ConfigKeys.USER, ConfigKeys.USER_PGCAT);
+        String username = requiredString(t, p, "username");
+        String password = nonEmptyString(t, p, "password", null);
+        AuthType authType = choice(t, p, "auth_type", AuthType.values(), AuthType::configName, defaultAuthType);
+        Long poolSize = integer(t, p, "pool_size", 10, 1, MAX_INT);
+        Long minPoolSize = integer(t, p, "min_pool_size", 0, 0, MAX_INT);
+        if (poolSize != null && minPoolSize != null && minPoolSize > poolSize) {
+            problem(p.child("min_pool_size"), "must not be greater than pool_size (" + poolSize + ")");
+        }
+        PoolMode mode = choice(t, p, "pool_mode", PoolMode.values(), PoolMode::configName, poolMode);
+        String serverUsername = nonEmptyString(t, p, "server_username", username);
+        String serverPassword = nonEmptyString(t, p, "server_password", null);
+        checkPasswords(t, p, username == null ? "this user" : "user " + quote(username), authType, password,
+                serverPassword);
+        if (problems.size() > before || authType == null || mode == null) {
+            return null;
+        }
+        String effectiveServerPassword = serverPassword != null ? serverPassword
+                : password != null && Passwords.form(password) == Passwords.Form.PLAINTEXT ? password : null;
+        return new UserConfig(username, password, authType, poolSize.intValue(), minPoolSize.intValue(), mode,
+                serverUsername, effectiveServerPassword);
+    }
+
+    /** The forms a password may take depend on how clients authenticate and how pgrelay logs in to PostgreSQL. */
+    private void checkPasswords(ObjectNode t, KeyPath p, String user, AuthType auth, String password,
+                                String serverPassword) {
+        KeyPath passwordPath = p.child("password");
+        if (!t.has("password") && auth != null && auth != AuthType.TRUST) {
+            problem(passwordPath, MISSING + ": " + user + " has auth_type " + quote(auth.configName())
+                    + "; only \"trust\" allows no password");
+        }
+        Passwords.Form form = password == null ? null : Passwords.form(password);
+        if (form == Passwords.Form.MALFORMED_SCRAM) {
+            problem(passwordPath, user + " has a malformed SCRAM verifier (expected "
+                    + "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>)");
+        } else if (form == Passwords.Form.MD5 && auth == AuthType.SCRAM_SHA_256) {
+            problem(passwordPath, user + " has an MD5-hashed password, which cannot be used with auth_type "
+                    + "\"scram-sha-256\" (a SCRAM exchange needs the plaintext or a SCRAM verifier); "
+                    + "use auth_type \"md5\" or the plaintext password");
+        } else if (form == Passwords.Form.SCRAM && auth == AuthType.MD5) {
+            problem(passwordPath, user + " has a SCRAM verifier as password, which cannot be used with auth_type "
+                    + "\"md5\" (MD5 needs the plaintext or an MD5 hash); "
+                    + "use auth_type \"scram-sha-256\" or the plaintext password");
+        }
+        if ((form == Passwords.Form.MD5 || form == Passwords.Form.SCRAM) && !t.has("server_password")) {
+            problem(p.child("server_password"), MISSING + ": " + user + " has "
+                    + (form == Passwords.Form.MD5 ? "an MD5-hashed password" : "a SCRAM verifier as password")
+                    + ", and pgrelay logs in to PostgreSQL with a plaintext password");
+        }
+        if (serverPassword != null && Passwords.form(serverPassword) != Passwords.Form.PLAINTEXT) {
+            problem(p.child("server_password"), user + ": must be the plaintext password, not a hash "
+                    + "(pgrelay logs in to PostgreSQL with it)");
+        }
+    }
+
+    /** Sharding is not implemented: exactly one shard, named "0" as pgcat numbers them. */
+    private ShardConfig readShards(JsonNode node, KeyPath p) {
+        if (node == null) {
+            problem(p, MISSING);
+            return null;
+        }
+        ObjectNode t = table(node, p);
+        if (t == null) {
+            return null;
+        }
+        if (t.isEmpty()) {
+            problem(p, "must define shard \"0\"");
+            return null;
+        }
+        ShardConfig shard = null;
+        for (Map.Entry<String, JsonNode> e : t.properties()) {
+            KeyPath shardPath = p.child(e.getKey());
+            if (!e.getKey().equals("0")) {
+                problem(shardPath, "sharding is not supported; use a single shard \"0\"");
+            }
+            ObjectNode shardTable = table(e.getValue(), shardPath);
+            ShardConfig read = shardTable == null ? null : readShard(shardTable, shardPath);
+            if (e.getKey().equals("0")) {
+                shard = read;
+            }
+        }
+        return shard;
+    }
+
+    private ShardConfig readShard(ObjectNode t, KeyPath p) {
+        int before = problems.size();
+        checkKeys(t, p, ConfigKeys.SHARD, ConfigKeys.SHARD_PGCAT);
+        String database = requiredString(t, p, "database");
+        List<ServerConfig> servers = readServers(t.get("servers"), p.child("servers"));
+        return problems.size() > before ? null : new ShardConfig(database, servers);
+    }
+
+    private List<ServerConfig> readServers(JsonNode node, KeyPath p) {
+        if (node == null) {
+            problem(p, MISSING);
+            return null;
+        }
+        if (!node.isArray()) {
+            problem(p, "expected an array of [host, port, role], got " + describe(node, false));
+            return null;
+        }
+        if (node.isEmpty()) {
+            problem(p, "must list at least one server");
+            return null;
+        }
+        int before = problems.size();
+        List<ServerConfig> servers = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        List<Integer> primaries = new ArrayList<>();
+        boolean allRolesKnown = true;
+        for (int i = 0; i < node.size(); i++) {
+            ServerConfig server = readServer(node.get(i), p.child(i));
+            JsonNode role = node.get(i).get(2);
+            Role r = role == null ? null : findChoice(role, Role.values(), Role::configName);
+            allRolesKnown &= r != null;
+            if (r == Role.PRIMARY) {
+                primaries.add(i);
+            }
+            if (server != null) {
+                String key = server.host().toLowerCase(Locale.ROOT) + ":" + server.port();
+                Integer first = seen.putIfAbsent(key, i);
+                if (first != null) {
+                    problem(p.child(i), "duplicate server " + server.address() + " (same as entry " + first + ")");
+                }
+                servers.add(server);
+            }
+        }
+        if (allRolesKnown && primaries.isEmpty()) {
+            problem(p, "no server has role \"primary\"");
+        } else if (primaries.size() > 1) {
+            problem(p, "more than one server has role \"primary\" (entries "
+                    + primaries.stream().map(String::valueOf).collect(Collectors.joining(", "))
+                    + "); list the primary once and the others as \"replica\"");
+        }
+        return problems.size() > before ? null : servers;
+    }
+
+    private ServerConfig readServer(JsonNode entry, KeyPath p) {
+        if (!entry.isArray() || entry.size() != 3) {
+            problem(p, "expected [host, port, role], got " + describe(entry, false));
+            return null;
+        }
+        int before = problems.size();
+        JsonNode hostNode = entry.get(0);
+        String host = null;
+        if (!hostNode.isTextual()) {
+            problem(p, "host: expected a string, got " + describe(hostNode, false));
+        } else if (hostNode.textValue().isBlank()) {
+            problem(p, "host: must not be empty");
+        } else {
+            host = hostNode.textValue();
+        }
+        Long port = integerValue(entry.get(1), p, "port: ", 1, 65535);
+        Role role = choiceValue(entry.get(2), p, "role: ", Role.values(), Role::configName);
+        return problems.size() > before ? null : new ServerConfig(host, port.intValue(), role);
+    }
+
+    // ---- typed access: absent -> default; wrong -> problem and null ----
+
+    private ObjectNode table(JsonNode node, KeyPath p) {
+        if (node.isObject()) {
+            return (ObjectNode) node;
+        }
+        boolean arrayOfTables = node.isArray() && !node.isEmpty() && node.get(0).isObject();
+        problem(p, "expected a table, got " + describe(node, false) + (arrayOfTables
+                ? " (write numbered tables [" + p + ".0], [" + p + ".1] instead of [[" + p + "]])" : ""));
+        return null;
+    }
+
+    private String requiredString(ObjectNode t, KeyPath p, String key) {
+        if (!t.has(key)) {
+            problem(p.child(key), MISSING);
+            return null;
+        }
+        return nonEmptyString(t, p, key, null);
+    }
+
+    private String nonEmptyString(ObjectNode t, KeyPath p, String key, String defaultValue) {
+        JsonNode n = t.get(key);
+        if (n == null) {
+            return defaultValue;
+        }
+        if (!n.isTextual()) {
+            problem(p.child(key), "expected a string, got " + describe(n, isSecret(key)));
+            return null;
+        }
+        if (n.textValue().isEmpty()) {
+            problem(p.child(key), "must not be empty");
+            return null;
+        }
+        return n.textValue();
+    }
+
+    private Long integer(ObjectNode t, KeyPath p, String key, long defaultValue, long min, long max) {
+        JsonNode n = t.get(key);
+        return n == null ? Long.valueOf(defaultValue) : integerValue(n, p.child(key), "", min, max);
+    }
+
+    private Long integerValue(JsonNode n, KeyPath p, String what, long min, long max) {
+        if (!n.isIntegralNumber()) {
+            problem(p, what + "expected an integer, got " + describe(n, false));
+            return null;
+        }
+        boolean fits = n.canConvertToLong() && n.longValue() >= min && n.longValue() <= max;
+        if (fits) {
+            return n.longValue();
+        }
+        if (max < MAX_INT) {
+            problem(p, what + "must be between " + min + " and " + max + ", got " + n.asText());
+        } else if (n.canConvertToLong() && n.longValue() < min) {
+            problem(p, what + (min == 0 ? "must not be negative" : "must be at least " + min));
+        } else {
+            problem(p, what + "must be at most " + max);
+        }
+        return null;
+    }
+
+    /** Durations are whole milliseconds, as in pgcat; 0 means no limit. */
+    private Duration duration(ObjectNode t, KeyPath p, String key, long defaultMillis) {
+        Long millis = integer(t, p, key, defaultMillis, 0, Long.MAX_VALUE);
+        return millis == null ? null : Duration.ofMillis(millis);
+    }
+
+    private <E> E choice(ObjectNode t, KeyPath p, String key, E[] values, Function<E, String> name, E defaultValue) {
+        JsonNode n = t.get(key);
+        return n == null ? defaultValue : choiceValue(n, p.child(key), "", values, name);
+    }
+
+    private <E> E choiceValue(JsonNode n, KeyPath p, String what, E[] values, Function<E, String> name) {
+        E found = findChoice(n, values, name);
+        if (found == null) {
+            String allowed = Stream.of(values).map(v -> quote(name.apply(v))).collect(Collectors.joining(", "));
+            problem(p, what + "expected one of " + allowed + ", got "
+                    + (n.isTextual() ? quote(n.textValue()) : describe(n, false)));
+        }
+        return found;
+    }
+
+    /** Case-insensitive, as pgcat accepts "Transaction" and "transaction" alike. */
+    private static <E> E findChoice(JsonNode n, E[] values, Function<E, String> name) {
+        if (n.isTextual()) {
+            for (E v : values) {
+                if (name.apply(v).equalsIgnoreCase(n.textValue())) {
+                    return v;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void checkKeys(ObjectNode t, KeyPath p, Set<String> known, Set<String> pgcatOnly) {
+        for (Map.Entry<String, JsonNode> field : t.properties()) {
+            String key = field.getKey();
+            if (known.contains(key)) {
+                continue;
+            }
+            if (pgcatOnly.contains(key)) {
+                warnings.add(at(p.child(key), "pgcat key not supported yet, ignored"));
+                continue;
+            }
+            Set<String> candidates = new TreeSet<>(known);
+            candidates.addAll(pgcatOnly);
+            String suggestion = ConfigKeys.suggest(key, candidates);
+            problem(p.child(key), "unknown key" + (suggestion == null ? "" : " (did you mean " + quote(suggestion) + "?)"));
+        }
+    }
+
+    // ---- messages ----
+
+    private void problem(KeyPath p, String message) {
+        problems.add(at(p, message));
+    }
+
+    private ConfigProblem at(KeyPath p, String message) {
+        return new ConfigProblem(source, index.lineOf(p), p.toString(), message);
+    }
+
+    private static List<ConfigProblem> inLineOrder(List<ConfigProblem> list) {
+        List<ConfigProblem> sorted = new ArrayList<>(list);
+        sorted.sort(Comparator.comparingInt(ConfigProblem::line)); // stable: same line keeps discovery order
+        return sorted;
+    }
+
+    private static boolean isSecret(String key) {
+        return key.contains("password");
+    }
+
+    /** What a value is, for "got ..." messages; secrets show their type only. */
+    static String describe(JsonNode n, boolean secret) {
+        if (n.isTextual()) {
+            return secret ? "a string" : "string " + quote(n.textValue());
+        }
+        String type;
+        if (n.isBoolean()) {
+            type = "boolean";
+        } else if (n.isIntegralNumber()) {
+            type = "integer";
+        } else if (n.isNumber()) {
+            type = "float";
+        } else if (n.isArray()) {
+            return n.isEmpty() ? "an empty array" : "an array of " + n.size() + (n.size() == 1 ? " element" : " elements");
+        } else if (n.isObject()) {
+            return "a table";
+        } else {
+            return n.getNodeType().toString().toLowerCase(Locale.ROOT);
+        }
+        return secret ? type : type + " " + n.asText();
+    }
+
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        int limit = Math.min(s.length(), 60);
+        for (int i = 0; i < limit; i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x7f) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append(s.length() > limit ? "...\"" : "\"").toString();
+    }
+}

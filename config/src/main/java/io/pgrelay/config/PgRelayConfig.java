@@ -1,0 +1,24 @@
+package io.pgrelay.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A whole, validated configuration.
+ *
+ * @param source   where it was read from (file path or the name given to {@link ConfigLoader#parse})
+ * @param pools    keyed by the database name clients connect to, in file order
+ * @param warnings things accepted but ignored (pgcat keys pgrelay does not implement yet), in line order
+ */
+public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings) {
+
+    public PgRelayConfig {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(general, "general");
+        pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
+        warnings = List.copyOf(warnings);
+    }
+}
