@@ -1,0 +1,204 @@
+package io.pgrelay.proxy;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgrelay.config.PgRelayConfig;
+import io.pgrelay.config.PoolConfig;
+import io.pgrelay.config.PoolMode;
+import io.pgrelay.config.Role;
+import io.pgrelay.config.ServerConfig;
+import io.pgrelay.config.ShardConfig;
+import io.pgrelay.config.UserConfig;
+import io.pgrelay.protocol.StartupDecoder;
+import io.pgrelay.protocol.auth.AuthException;
+import io.pgrelay.proxy.client.CancelKeys;
+import io.pgrelay.proxy.client.ClientSession;
+import io.pgrelay.proxy.client.ProxyServices;
+import io.pgrelay.proxy.client.UserSecrets;
+import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.pool.PoolKey;
+import io.pgrelay.proxy.server.ServerConnector;
+import io.pgrelay.proxy.server.ServerTarget;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The running proxy: the listener, the event loops, the pools. */
+public final class PgRelayServer implements ProxyServices, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
+    /** PostgreSQL's authentication_timeout default. */
+    private static final Duration AUTH_TIMEOUT = Duration.ofSeconds(60);
+    private static final String RESET_QUERY = "DISCARD ALL";
+
+    private final PgRelayConfig config;
+    private final Transport transport;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final ServerConnector connector;
+    private final UserSecrets secrets;
+    private final CancelKeys cancelKeys = new CancelKeys();
+    private final Map<PoolKey, Pool> pools = new LinkedHashMap<>();
+    private final AtomicInteger clients = new AtomicInteger();
+    private Channel listener;
+    private ScheduledFuture<?> evictor;
+
+    private PgRelayServer(PgRelayConfig config, int threads) throws AuthException {
+        this.config = config;
+        this.transport = Transport.detect();
+        this.bossGroup = transport.newGroup(1, "pgrelay-accept");
+        this.workerGroup = transport.newGroup(threads, "pgrelay-io");
+        this.connector = new ServerConnector(transport);
+        this.secrets = UserSecrets.derive(config);
+        for (PoolConfig pool : config.pools().values()) {
+            ServerConfig primary = primaryOf(pool);
+            if (pool.users().values().stream().anyMatch(u -> u.poolMode() == PoolMode.TRANSACTION)) {
+                log.warn("pool \"{}\": pool_mode \"transaction\" is not implemented yet; serving it in session mode",
+                        pool.name());
+            }
+            for (UserConfig user : pool.users().values()) {
+                ServerTarget target = new ServerTarget(primary.host(), primary.port(), pool.shards().get(0).database(),
+                        user.serverUsername(), user.serverPassword(), config.general().connectTimeout());
+                Pool.PoolSettings settings = new Pool.PoolSettings(user.poolSize(),
+                        config.general().queryWaitTimeout(), config.general().idleTimeout(),
+                        config.general().serverLifetime(), RESET_QUERY);
+                PoolKey key = new PoolKey(pool.name(), user.username());
+                pools.put(key, new Pool(key, target, connector, settings));
+            }
+        }
+    }
+
+    static ServerConfig primaryOf(PoolConfig pool) {
+        ShardConfig shard = pool.shards().get(0);
+        return shard.servers().stream().filter(s -> s.role() == Role.PRIMARY).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("pool " + pool.name() + " has no primary"));
+    }
+
+    /** Starts listening on the configured host and port. */
+    public static PgRelayServer start(PgRelayConfig config) throws InterruptedException, AuthException {
+        return start(config, Runtime.getRuntime().availableProcessors());
+    }
+
+    public static PgRelayServer start(PgRelayConfig config, int threads) throws InterruptedException, AuthException {
+        PgRelayServer server = new PgRelayServer(config, threads);
+        try {
+            server.bind();
+        } catch (RuntimeException | InterruptedException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void bind() throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new StartupDecoder());
+                        ch.pipeline().addLast("session", new ClientSession(PgRelayServer.this));
+                    }
+                });
+        String host = config.general().host();
+        listener = b.bind(host, config.general().port()).sync().channel();
+        evictor = workerGroup.next().scheduleAtFixedRate(this::evictIdle, 1, 1, TimeUnit.SECONDS);
+        log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), pools.size());
+    }
+
+    private void evictIdle() {
+        long now = System.nanoTime();
+        for (Pool p : pools.values()) {
+            p.evict(now);
+        }
+    }
+
+    public int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    public Collection<Pool> pools() {
+        return pools.values();
+    }
+
+    @Override
+    public PgRelayConfig config() {
+        return config;
+    }
+
+    @Override
+    public Pool pool(String database, String user) {
+        return pools.get(new PoolKey(database, user));
+    }
+
+    @Override
+    public UserSecrets secrets() {
+        return secrets;
+    }
+
+    @Override
+    public CancelKeys cancelKeys() {
+        return cancelKeys;
+    }
+
+    @Override
+    public ServerConnector connector() {
+        return connector;
+    }
+
+    @Override
+    public boolean clientOpened() {
+        return clients.incrementAndGet() <= config.general().maxClientConn();
+    }
+
+    @Override
+    public void clientClosed() {
+        clients.decrementAndGet();
+    }
+
+    public int clientCount() {
+        return clients.get();
+    }
+
+    @Override
+    public int maxClientConn() {
+        return config.general().maxClientConn();
+    }
+
+    @Override
+    public Duration authTimeout() {
+        return AUTH_TIMEOUT;
+    }
+
+    /** Stops listening, closes every client and server connection, stops the event loops. */
+    @Override
+    public void close() {
+        if (evictor != null) {
+            evictor.cancel(false);
+        }
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        for (Pool p : pools.values()) {
+            p.close();
+        }
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("pgrelay stopped");
+    }
+}

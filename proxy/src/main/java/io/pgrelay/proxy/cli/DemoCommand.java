@@ -1,0 +1,110 @@
+package io.pgrelay.proxy.cli;
+
+import io.pgrelay.cluster.LocalCluster;
+import io.pgrelay.cluster.PgServer;
+import io.pgrelay.config.PgRelayConfig;
+import io.pgrelay.proxy.PgRelayServer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code pgrelay demo}: a primary and two streaming standbys from the local PostgreSQL binaries, and pgrelay in front
+ * of them; everything started is stopped and its files removed on Ctrl-C or SIGTERM.
+ */
+final class DemoCommand {
+    static final String USAGE = String.join("\n",
+            "usage: pgrelay demo [--port PORT]",
+            "",
+            "Starts a local PostgreSQL primary and two streaming standbys (PostgreSQL binaries from PG_BIN,",
+            "pg_config, /usr/lib/postgresql or the embedded Maven binaries) and pgrelay in front of them.",
+            "Ctrl-C or SIGTERM stops everything and removes the temporary files.",
+            "",
+            "  --port PORT   where pgrelay listens (default 6432)");
+
+    static final String USER = "app";
+    static final String PASSWORD = "app";
+    static final String DATABASE = "app";
+    static final String ADMIN = "admin";
+
+    private DemoCommand() {
+    }
+
+    static int run(CommandLine cl, PrintStream out, PrintStream err) throws CommandLine.UsageException {
+        int port = cl.getPort("--port", 6432, USAGE);
+        LocalCluster cluster;
+        try {
+            err.println("pgrelay demo: starting a primary and two standbys...");
+            cluster = LocalCluster.builder().appUser(USER, PASSWORD).appDatabase(DATABASE).start();
+        } catch (IOException e) {
+            err.println("pgrelay demo: could not start the PostgreSQL cluster: " + e.getMessage());
+            return 1;
+        }
+        PgRelayServer server;
+        Path configFile = cluster.baseDir().resolve("pgrelay.toml");
+        try {
+            Files.writeString(configFile, config(cluster, port));
+            PgRelayConfig config = CheckCommand.load(configFile, err);
+            if (config == null) {
+                cluster.close();
+                return 1;
+            }
+            server = PgRelayServer.start(config);
+        } catch (Exception e) {
+            err.println("pgrelay demo: could not start pgrelay on port " + port + ": " + e.getMessage());
+            cluster.close();
+            return 1;
+        }
+        out.println();
+        out.println("pgrelay is serving on localhost:" + port);
+        out.println("  psql:   psql postgresql://" + USER + ":" + PASSWORD + "@localhost:" + port + "/" + DATABASE);
+        out.println("  JDBC:   jdbc:postgresql://localhost:" + port + "/" + DATABASE + "?user=" + USER
+                + "&password=" + PASSWORD);
+        out.println("  admin:  user " + ADMIN + ", password " + ADMIN + " (console not implemented yet)");
+        for (PgServer s : cluster.servers()) {
+            out.println("  " + s.name() + ": 127.0.0.1:" + s.port() + "  data " + s.dataDir() + "  log " + s.logFile());
+        }
+        out.println("  config: " + configFile);
+        out.println("Ctrl-C stops pgrelay and the cluster and removes " + cluster.baseDir());
+        out.flush();
+        RunCommand.awaitSignal(() -> {
+            server.close();
+            cluster.close();
+        });
+        return 0;
+    }
+
+    /** A pgcat-style config for the demo cluster (pool_mode session until transaction pooling lands). */
+    static String config(LocalCluster cluster, int port) {
+        StringBuilder servers = new StringBuilder();
+        for (PgServer s : cluster.servers()) {
+            if (servers.length() > 0) {
+                servers.append(", ");
+            }
+            servers.append("[\"127.0.0.1\", ").append(s.port()).append(", \"")
+                    .append(s == cluster.primary() ? "primary" : "replica").append("\"]");
+        }
+        return String.join("\n",
+                "# Written by 'pgrelay demo' for its temporary cluster.",
+                "[general]",
+                "host = \"127.0.0.1\"",
+                "port = " + port,
+                "admin_username = \"" + ADMIN + "\"",
+                "admin_password = \"" + ADMIN + "\"",
+                "",
+                "[pools." + DATABASE + "]",
+                "pool_mode = \"session\"",
+                "",
+                "[pools." + DATABASE + ".users.0]",
+                "username = \"" + USER + "\"",
+                "password = \"" + PASSWORD + "\"",
+                "pool_size = 20",
+                "",
+                "[pools." + DATABASE + ".shards.0]",
+                "database = \"" + DATABASE + "\"",
+                "servers = [" + servers + "]",
+                "");
+    }
+}

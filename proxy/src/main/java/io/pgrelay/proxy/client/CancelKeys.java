@@ -1,0 +1,47 @@
+package io.pgrelay.proxy.client;
+
+import io.pgrelay.protocol.message.BackendKeyData;
+
+import java.security.SecureRandom;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * pgrelay's own cancel keys: every client gets a random (process id, secret) pair that is unrelated to any server's
+ * key, so a key seen by one client can never cancel another client's query.
+ */
+public final class CancelKeys {
+    private final SecureRandom random = new SecureRandom();
+    private final ConcurrentHashMap<Integer, Entry> byProcessId = new ConcurrentHashMap<>();
+
+    private record Entry(int secret, ClientSession session) {
+    }
+
+    /** A fresh key for {@code session}; process ids are positive and unique among live sessions. */
+    public BackendKeyData register(ClientSession session) {
+        while (true) {
+            int pid = random.nextInt(Integer.MAX_VALUE - 1) + 1;
+            int secret = random.nextInt();
+            if (byProcessId.putIfAbsent(pid, new Entry(secret, session)) == null) {
+                return new BackendKeyData(pid, secret);
+            }
+        }
+    }
+
+    public void unregister(BackendKeyData key) {
+        byProcessId.computeIfPresent(key.processId(), (k, e) -> e.secret() == key.secretKey() ? null : e);
+    }
+
+    /** The session owning this key, or null when the pair does not match a live session. */
+    public ClientSession lookup(int processId, int secret) {
+        Entry e = byProcessId.get(processId);
+        // Both halves must match; compare without an early exit on the secret.
+        if (e == null || (e.secret() ^ secret) != 0) {
+            return null;
+        }
+        return e.session();
+    }
+
+    public int size() {
+        return byProcessId.size();
+    }
+}

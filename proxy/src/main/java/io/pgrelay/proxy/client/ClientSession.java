@@ -1,0 +1,432 @@
+package io.pgrelay.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgrelay.config.PoolConfig;
+import io.pgrelay.config.UserConfig;
+import io.pgrelay.protocol.FrameDecoder;
+import io.pgrelay.protocol.Frames;
+import io.pgrelay.protocol.MessageType;
+import io.pgrelay.protocol.ProtocolException;
+import io.pgrelay.protocol.SqlState;
+import io.pgrelay.protocol.StartupDecoder;
+import io.pgrelay.protocol.message.Authentication;
+import io.pgrelay.protocol.message.BackendKeyData;
+import io.pgrelay.protocol.message.CancelRequest;
+import io.pgrelay.protocol.message.ErrorResponse;
+import io.pgrelay.protocol.message.GssEncRequest;
+import io.pgrelay.protocol.message.NegotiateProtocolVersion;
+import io.pgrelay.protocol.message.ParameterStatus;
+import io.pgrelay.protocol.message.ReadyForQuery;
+import io.pgrelay.protocol.message.SslRequest;
+import io.pgrelay.protocol.message.StartupMessage;
+import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.server.ServerConnection;
+import io.pgrelay.proxy.server.ServerLink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection, from its first byte to its close: startup (SSL/GSS negotiation answered 'N', cancel
+ * requests), authentication, taking a server connection, then forwarding frames both ways (session pooling).
+ *
+ * <p>Ownership of the server connection: while CONNECTING the acquire/setup path owns it and gives it back if the
+ * client left meanwhile; once READY the session gives it back when the client goes. Everything here runs on the
+ * client's event loop except the {@link ServerLink} callbacks, which run on the server connection's loop and only
+ * write to this channel or hop onto its loop.
+ */
+public final class ClientSession extends ChannelInboundHandlerAdapter implements ServerLink {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** The largest frame a client may send: PostgreSQL's own MaxAllocSize. */
+    public static final int MAX_FRONTEND_FRAME = 1 << 30;
+
+    enum State { STARTUP, AUTHENTICATING, CONNECTING, READY, CLOSED }
+
+    private final ProxyServices services;
+    private ChannelHandlerContext ctx;
+    private State state = State.STARTUP;
+    private boolean counted;
+    private boolean overLimit;
+    private ScheduledFuture<?> authTimeout;
+
+    private String database;
+    private String userName;
+    private UserConfig user;
+    private Pool pool;
+    private StartupParameters settings;
+    private ClientAuthenticator authenticator;
+    private BackendKeyData cancelKey;
+    private Future<ServerConnection> acquiring;
+    private volatile ServerConnection server;
+    /** Frames a client pipelined before its session was ready; sent once it is. */
+    private final List<ByteBuf> early = new ArrayList<>(0);
+
+    public ClientSession(ProxyServices services) {
+        this.services = services;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        counted = true;
+        overLimit = !services.clientOpened();
+        long ms = services.authTimeout().toMillis();
+        authTimeout = ctx.executor().schedule(() -> {
+            if (state == State.STARTUP || state == State.AUTHENTICATING) {
+                fatal(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "authentication timeout: no login completed within " + ms + " ms"));
+            }
+        }, ms, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        switch (state) {
+            case STARTUP:
+                onStartupPacket(msg);
+                break;
+            case AUTHENTICATING:
+                try {
+                    onAuthFrame((ByteBuf) msg);
+                } finally {
+                    ReferenceCountUtil.release(msg);
+                }
+                break;
+            case CONNECTING:
+                early.add((ByteBuf) msg);
+                break;
+            case READY:
+                forwardToServer((ByteBuf) msg);
+                break;
+            default:
+                ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void forwardToServer(ByteBuf frame) {
+        if (Frames.type(frame) == MessageType.TERMINATE) {
+            frame.release();
+            ctx.close();
+            return;
+        }
+        server.channel().write(frame, server.channel().voidPromise());
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ServerConnection s = server;
+        if (state == State.READY && s != null) {
+            s.channel().flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    // ---- startup -------------------------------------------------------------------------------------------
+
+    private void onStartupPacket(Object msg) {
+        if (msg instanceof SslRequest || msg instanceof GssEncRequest) {
+            // No TLS or GSS encryption yet: 'N' tells libpq and JDBC to go on in plaintext.
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+        } else if (msg instanceof CancelRequest cancel) {
+            ClientSession target = services.cancelKeys().lookup(cancel.processId(), cancel.secretKey());
+            if (target != null) {
+                target.cancelRunningQuery();
+            }
+            ctx.close();
+        } else if (msg instanceof StartupMessage startup) {
+            try {
+                onStartupMessage(startup);
+            } catch (PgRelayException e) {
+                fatal(e.response());
+            }
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onStartupMessage(StartupMessage m) throws PgRelayException {
+        if (m.majorVersion() != 3) {
+            throw new PgRelayException(ErrorResponse.fatal(SqlState.FEATURE_NOT_SUPPORTED,
+                    "unsupported frontend protocol " + m.majorVersion() + "." + m.minorVersion()
+                            + ": server supports 3.0 to 3.0"));
+        }
+        if (overLimit) {
+            throw new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+                    "sorry, too many clients already (max_client_conn = " + services.maxClientConn() + ")"));
+        }
+        userName = m.parameter("user");
+        if (userName == null || userName.isEmpty()) {
+            throw new PgRelayException(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION,
+                    "no PostgreSQL user name specified in startup packet"));
+        }
+        database = m.parameter("database");
+        if (database == null || database.isEmpty()) {
+            database = userName;
+        }
+        PoolConfig poolConfig = services.config().pools().get(database);
+        if (poolConfig == null) {
+            throw new PgRelayException(ErrorResponse.fatal(SqlState.INVALID_CATALOG_NAME,
+                    "database \"" + database + "\" does not exist")
+                    .withHint("pgrelay serves the databases named in its [pools] config"));
+        }
+        user = poolConfig.users().get(userName);
+        if (user == null) {
+            throw new PgRelayException(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION,
+                    "no such user \"" + userName + "\" for database \"" + database + "\" in pgrelay's config"));
+        }
+        settings = StartupParameters.from(m.parameters());
+        pool = services.pool(database, userName);
+
+        List<String> unknownOptions = new ArrayList<>();
+        for (String name : m.parameters().keySet()) {
+            if (name.startsWith("_pq_.")) {
+                unknownOptions.add(name);
+            }
+        }
+        if (m.minorVersion() > 0 || !unknownOptions.isEmpty()) {
+            ctx.write(new NegotiateProtocolVersion(0, unknownOptions).encode(ctx.alloc()));
+        }
+
+        // From here on the client speaks typed messages; bytes already read move to the new decoder.
+        ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(MAX_FRONTEND_FRAME));
+        state = State.AUTHENTICATING;
+        authenticator = new ClientAuthenticator(user, services.secrets().get(database, userName), RANDOM);
+        ClientAuthenticator.Reply first = authenticator.begin();
+        if (first.done()) {
+            authenticated();
+        } else {
+            ctx.writeAndFlush(first.message().encode(ctx.alloc()));
+        }
+    }
+
+    private void onAuthFrame(ByteBuf frame) {
+        if (Frames.type(frame) != MessageType.PASSWORD) {
+            fatal(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "expected password response, got message type "
+                    + MessageType.describe(Frames.type(frame))));
+            return;
+        }
+        try {
+            ClientAuthenticator.Reply reply = authenticator.onPasswordFrame(frame);
+            if (reply.message() != null) {
+                ctx.write(reply.message().encode(ctx.alloc()));
+            }
+            if (reply.done()) {
+                authenticated();
+            } else {
+                ctx.flush();
+            }
+        } catch (PgRelayException e) {
+            log.warn("client {}: authentication of user \"{}\" for database \"{}\" failed: {}", remote(), userName,
+                    database, e.getMessage());
+            fatal(e.response());
+        } catch (ProtocolException e) {
+            fatal(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
+        }
+    }
+
+    private void authenticated() {
+        authenticator = null;
+        ctx.writeAndFlush(Authentication.AuthenticationOk.INSTANCE.encode(ctx.alloc()));
+        state = State.CONNECTING;
+        ctx.channel().config().setAutoRead(false);
+        acquiring = pool.acquire(ctx.channel().eventLoop());
+        acquiring.addListener(f -> onAcquired((Future<ServerConnection>) f));
+    }
+
+    private void onAcquired(Future<ServerConnection> f) {
+        acquiring = null;
+        if (f.isCancelled()) {
+            return;
+        }
+        if (!f.isSuccess()) {
+            if (state != State.CLOSED) {
+                fatal(errorFor(f.cause()));
+            }
+            return;
+        }
+        ServerConnection conn = f.getNow();
+        if (state == State.CLOSED) {
+            pool.release(conn);
+            return;
+        }
+        // SETs and linking happen on the server connection's loop; the result comes back to this loop.
+        conn.channel().eventLoop().execute(() -> {
+            String sets = settings.setStatements(conn.parameters());
+            Future<Map<String, String>> setup = sets.isEmpty()
+                    ? conn.channel().eventLoop().newSucceededFuture(conn.parameters())
+                    : conn.runInternal(sets);
+            setup.addListener(s -> {
+                if (s.isSuccess()) {
+                    conn.link(this);
+                    @SuppressWarnings("unchecked")
+                    Map<String, String> params = (Map<String, String>) s.getNow();
+                    ctx.executor().execute(() -> sessionReady(conn, params));
+                } else {
+                    ctx.executor().execute(() -> {
+                        pool.release(conn);
+                        if (state != State.CLOSED) {
+                            fatal(errorFor(s.cause()));
+                        }
+                    });
+                }
+            });
+        });
+    }
+
+    private void sessionReady(ServerConnection conn, Map<String, String> serverParams) {
+        if (state == State.CLOSED) {
+            pool.release(conn);
+            return;
+        }
+        server = conn;
+        cancelKey = services.cancelKeys().register(this);
+        for (Map.Entry<String, String> p : serverParams.entrySet()) {
+            ctx.write(new ParameterStatus(p.getKey(), p.getValue()).encode(ctx.alloc()));
+        }
+        ctx.write(cancelKey.encode(ctx.alloc()));
+        ctx.writeAndFlush(ReadyForQuery.READY_IDLE.encode(ctx.alloc()));
+        state = State.READY;
+        if (authTimeout != null) {
+            authTimeout.cancel(false);
+        }
+        if (!early.isEmpty()) {
+            for (ByteBuf frame : early) {
+                forwardToServer(frame);
+            }
+            early.clear();
+            conn.channel().flush();
+        }
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    // ---- server link (called on the server connection's loop) --------------------------------------------
+
+    @Override
+    public void serverFrame(ByteBuf frame) {
+        ctx.write(frame, ctx.voidPromise());
+    }
+
+    @Override
+    public void serverReadComplete() {
+        ctx.flush();
+    }
+
+    @Override
+    public void serverClosed(ServerConnection connection, String reason) {
+        ctx.executor().execute(() -> {
+            if (state == State.READY && server == connection) {
+                server = null;
+                fatal(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, reason));
+            }
+        });
+    }
+
+    @Override
+    public void serverWritabilityChanged(boolean writable) {
+        ctx.channel().config().setAutoRead(writable);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ServerConnection s = server;
+        if (s != null) {
+            // Backpressure: a slow client stops the reads from its server.
+            s.channel().config().setAutoRead(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** A CancelRequest named this session: cancel on the server only if a query is running there. */
+    void cancelRunningQuery() {
+        ServerConnection s = server;
+        if (s != null && s.isBusy() && s.backendKey() != null) {
+            services.connector().cancel(s.channel().eventLoop(), s.target(), s.backendKey());
+        }
+    }
+
+    // ---- errors and close ---------------------------------------------------------------------------------
+
+    private ErrorResponse errorFor(Throwable cause) {
+        if (cause instanceof PgRelayException p) {
+            ErrorResponse e = p.response();
+            return e.isFatal() ? e : ErrorResponse.fatal(e.sqlState(), e.message());
+        }
+        return ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not get a server connection: " + cause);
+    }
+
+    /** Sends a FATAL error and closes once it is written. */
+    private void fatal(ErrorResponse error) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        ctx.channel().config().setAutoRead(false);
+        ctx.writeAndFlush(error.encode(ctx.alloc())).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof ProtocolException p) {
+            log.info("client {}: protocol violation: {}", remote(), p.getMessage());
+            fatal(ErrorResponse.fatal(p.sqlState(), p.getMessage()));
+        } else if (cause instanceof IOException) {
+            log.debug("client {}: {}", remote(), cause.toString());
+            ctx.close();
+        } else {
+            log.warn("client {}: unexpected error; closing", remote(), cause);
+            fatal(ErrorResponse.fatal(SqlState.INTERNAL_ERROR, "internal error in pgrelay: " + cause));
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        State was = state;
+        state = State.CLOSED;
+        if (authTimeout != null) {
+            authTimeout.cancel(false);
+        }
+        if (counted) {
+            services.clientClosed();
+            counted = false;
+        }
+        if (cancelKey != null) {
+            services.cancelKeys().unregister(cancelKey);
+        }
+        for (ByteBuf frame : early) {
+            frame.release();
+        }
+        early.clear();
+        if (acquiring != null) {
+            acquiring.cancel(false);
+        }
+        ServerConnection s = server;
+        if (was == State.READY && s != null) {
+            server = null;
+            pool.release(s);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private String remote() {
+        if (ctx != null && ctx.channel().remoteAddress() instanceof InetSocketAddress a) {
+            return a.getAddress().getHostAddress() + ":" + a.getPort();
+        }
+        return "?";
+    }
+}

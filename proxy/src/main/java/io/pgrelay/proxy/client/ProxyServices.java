@@ -1,0 +1,29 @@
+package io.pgrelay.proxy.client;
+
+import io.pgrelay.config.PgRelayConfig;
+import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.server.ServerConnector;
+
+import java.time.Duration;
+
+/** What a client session needs from the running proxy. */
+public interface ProxyServices {
+    PgRelayConfig config();
+
+    Pool pool(String database, String user);
+
+    UserSecrets secrets();
+
+    CancelKeys cancelKeys();
+
+    ServerConnector connector();
+
+    /** Counts a new client; false when it is over max_client_conn (it is counted all the same). */
+    boolean clientOpened();
+
+    void clientClosed();
+
+    int maxClientConn();
+
+    Duration authTimeout();
+}

@@ -1,0 +1,324 @@
+package io.pgrelay.proxy.pool;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgrelay.protocol.SqlState;
+import io.pgrelay.protocol.message.ErrorResponse;
+import io.pgrelay.protocol.message.ReadyForQuery;
+import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.server.ServerConnection;
+import io.pgrelay.proxy.server.ServerConnector;
+import io.pgrelay.proxy.server.ServerTarget;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Server connections for one (database, user) pair on one server, bounded by pool_size. Clients that find no idle
+ * connection and no room for a new one wait in FIFO order up to query_wait_timeout. A connection comes back through
+ * {@link #release}: reset with DISCARD ALL when the server owes nothing, otherwise cancelled and closed, so a client
+ * that vanished mid-query never leaves a connection stuck.
+ *
+ * <p>Bookkeeping is guarded by this object's monitor; connection I/O always runs on the connection's own loop.
+ */
+public final class Pool {
+    private static final Logger log = LoggerFactory.getLogger(Pool.class);
+
+    private final PoolKey key;
+    private final ServerTarget target;
+    private final ServerConnector connector;
+    private final PoolSettings settings;
+
+    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
+    private final Set<ServerConnection> open = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int opening;
+    private boolean closed;
+
+    public Pool(PoolKey key, ServerTarget target, ServerConnector connector, PoolSettings settings) {
+        this.key = key;
+        this.target = target;
+        this.connector = connector;
+        this.settings = settings;
+    }
+
+    public PoolKey key() {
+        return key;
+    }
+
+    public ServerTarget target() {
+        return target;
+    }
+
+    public PoolSettings settings() {
+        return settings;
+    }
+
+    /** Gets a logged-in idle connection; listeners run on {@code loop}. Cancel the future to stop waiting. */
+    public Future<ServerConnection> acquire(EventLoop loop) {
+        Promise<ServerConnection> promise = loop.newPromise();
+        ServerConnection conn;
+        synchronized (this) {
+            if (closed) {
+                promise.setFailure(shuttingDown());
+                return promise;
+            }
+            conn = pollIdle();
+            if (conn == null) {
+                if (open.size() + opening < settings.poolSize()) {
+                    opening++;
+                } else {
+                    enqueue(promise, loop);
+                    return promise;
+                }
+            }
+        }
+        if (conn != null) {
+            handTo(promise, conn);
+        } else {
+            openFor(promise, loop);
+        }
+        return promise;
+    }
+
+    private ServerConnection pollIdle() {
+        ServerConnection c;
+        while ((c = idle.pollFirst()) != null) {
+            if (c.channel().isActive()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private void enqueue(Promise<ServerConnection> promise, EventLoop loop) {
+        Waiter w = new Waiter(promise, loop);
+        waiters.addLast(w);
+        long ms = settings.queryWaitTimeout().toMillis();
+        if (ms > 0) { // 0: wait as long as it takes
+            w.timeout = loop.schedule(() -> {
+            synchronized (this) {
+                waiters.remove(w);
+            }
+            if (promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+                    "no server connection available for database \"" + key.database() + "\" user \""
+                            + key.user() + "\" within query_wait_timeout (" + ms + " ms); all "
+                            + settings.poolSize() + " connections of the pool are in use")))) {
+                    log.warn("pool {}: a client waited {} ms for a server connection and gave up", key, ms);
+                }
+            }, ms, TimeUnit.MILLISECONDS);
+        }
+        promise.addListener(f -> {
+            if (f.isCancelled()) {
+                w.cancelTimeout();
+                synchronized (this) {
+                    waiters.remove(w);
+                }
+            }
+        });
+    }
+
+    private void openFor(Promise<ServerConnection> promise, EventLoop loop) {
+        connector.connect(loop, target).addListener(f -> {
+            if (f.isSuccess()) {
+                ServerConnection conn = (ServerConnection) f.getNow();
+                synchronized (this) {
+                    opening--;
+                    open.add(conn);
+                }
+                conn.channel().closeFuture().addListener(c -> onClosed(conn));
+                handTo(promise, conn);
+            } else {
+                synchronized (this) {
+                    opening--;
+                }
+                promise.tryFailure(f.cause());
+                // Room was freed: a queued client may try a connection of its own (and fail fast if the server is down).
+                serveWaiters();
+            }
+        });
+    }
+
+    /** Gives a connection to a waiting client, or takes it back if that client has gone meanwhile. */
+    private void handTo(Promise<ServerConnection> promise, ServerConnection conn) {
+        if (!promise.trySuccess(conn)) {
+            returnIdle(conn);
+        }
+    }
+
+    /**
+     * The client is done with {@code conn}: reset it and make it idle, or close it when it cannot be reused.
+     * Safe from any thread.
+     */
+    public void release(ServerConnection conn) {
+        EventLoop loop = conn.channel().eventLoop();
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> release(conn));
+            return;
+        }
+        conn.unlink();
+        if (conn.state() == ServerConnection.State.CLOSED) {
+            return;
+        }
+        if (conn.isBusy()) {
+            // The server is still working for a client that is gone: stop the query, drop the connection.
+            log.info("pool {}: client left while server connection {} was busy; cancelling and closing it",
+                    key, conn.id());
+            if (conn.backendKey() != null) {
+                connector.cancel(loop, target, conn.backendKey());
+            }
+            conn.close();
+            return;
+        }
+        String[] reset = conn.transactionStatus() == ReadyForQuery.IDLE
+                ? new String[] {settings.resetQuery()}
+                : new String[] {"ROLLBACK", settings.resetQuery()};
+        conn.runInternal(reset).addListener(f -> {
+            if (f.isSuccess()) {
+                returnIdle(conn);
+            } else {
+                log.warn("pool {}: reset of server connection {} failed ({}); closing it", key, conn.id(),
+                        f.cause().getMessage());
+                conn.close();
+            }
+        });
+    }
+
+    private void returnIdle(ServerConnection conn) {
+        long now = System.nanoTime();
+        if (expired(settings.serverLifetime(), now - conn.createdNanos())) {
+            log.debug("pool {}: server connection {} reached server_lifetime", key, conn.id());
+            conn.close();
+            return;
+        }
+        while (true) {
+            Waiter w;
+            synchronized (this) {
+                if (closed || !conn.channel().isActive()) {
+                    break;
+                }
+                w = waiters.pollFirst();
+                if (w == null) {
+                    conn.markIdle(now);
+                    idle.addFirst(conn); // LIFO: the warmest connection goes out next
+                    return;
+                }
+            }
+            w.cancelTimeout();
+            if (w.promise.trySuccess(conn)) {
+                return;
+            }
+        }
+        conn.close();
+    }
+
+    private void onClosed(ServerConnection conn) {
+        synchronized (this) {
+            open.remove(conn);
+            idle.remove(conn);
+        }
+        serveWaiters();
+    }
+
+    /** Opens connections for queued clients while the pool has room. */
+    private void serveWaiters() {
+        while (true) {
+            Waiter w;
+            synchronized (this) {
+                if (closed || waiters.isEmpty() || open.size() + opening >= settings.poolSize()) {
+                    return;
+                }
+                w = waiters.pollFirst();
+                opening++;
+            }
+            w.cancelTimeout();
+            openFor(w.promise, w.loop);
+        }
+    }
+
+    /** Closes idle connections past idle_timeout or server_lifetime. */
+    public void evict(long nowNanos) {
+        synchronized (this) {
+            for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
+                ServerConnection c = it.next();
+                if (expired(settings.idleTimeout(), nowNanos - c.idleSinceNanos())
+                        || expired(settings.serverLifetime(), nowNanos - c.createdNanos())) {
+                    it.remove();
+                    c.channel().close();
+                }
+            }
+        }
+    }
+
+    /** Stops handing out connections, fails the waiting clients and closes the idle connections. */
+    public void close() {
+        ArrayDeque<Waiter> failed;
+        synchronized (this) {
+            closed = true;
+            for (ServerConnection c : idle) {
+                c.channel().close();
+            }
+            idle.clear();
+            failed = new ArrayDeque<>(waiters);
+            waiters.clear();
+        }
+        for (Waiter w : failed) {
+            w.cancelTimeout();
+            w.promise.tryFailure(shuttingDown());
+        }
+    }
+
+    /** A limit of 0 means none. */
+    private static boolean expired(Duration limit, long elapsedNanos) {
+        return !limit.isZero() && elapsedNanos > limit.toNanos();
+    }
+
+    private static PgRelayException shuttingDown() {
+        return new PgRelayException(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgrelay is shutting down"));
+    }
+
+    /** Counts for logs, tests and (later) the admin console. */
+    public synchronized PoolStats stats() {
+        return new PoolStats(open.size() - idle.size(), idle.size(), opening, waiters.size());
+    }
+
+    @Override
+    public String toString() {
+        return key.toString();
+    }
+
+    private static final class Waiter {
+        final Promise<ServerConnection> promise;
+        final EventLoop loop;
+        ScheduledFuture<?> timeout; // null without query_wait_timeout
+
+        Waiter(Promise<ServerConnection> promise, EventLoop loop) {
+            this.promise = promise;
+            this.loop = loop;
+        }
+
+        void cancelTimeout() {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+
+    /** Settings that apply to one pool. */
+    public record PoolSettings(int poolSize, Duration queryWaitTimeout, Duration idleTimeout,
+                               Duration serverLifetime, String resetQuery) {
+    }
+
+    /** Active = handed to clients (or being reset); idle; opening = login under way; waiting = queued clients. */
+    public record PoolStats(int active, int idle, int opening, int waiting) {
+    }
+}

@@ -1,0 +1,98 @@
+package io.pgrelay.proxy.server;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.pgrelay.protocol.FrameDecoder;
+import io.pgrelay.protocol.SqlState;
+import io.pgrelay.protocol.message.BackendKeyData;
+import io.pgrelay.protocol.message.CancelRequest;
+import io.pgrelay.protocol.message.ErrorResponse;
+import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/** Opens connections to PostgreSQL servers: logged-in ServerConnections, and one-shot CancelRequests. */
+public final class ServerConnector {
+    private static final Logger log = LoggerFactory.getLogger(ServerConnector.class);
+    /** Servers may send DataRows up to 1 GB (MaxAllocSize) plus headers. */
+    public static final int MAX_BACKEND_FRAME = (1 << 30) + 64;
+    /** How long a cancel connection may stay open waiting for the server to hang up. */
+    private static final int CANCEL_LINGER_SECONDS = 5;
+
+    private final Transport transport;
+
+    public ServerConnector(Transport transport) {
+        this.transport = transport;
+    }
+
+    /**
+     * Connects on {@code loop} (the caller's loop keeps the hot path free of thread hops) and logs in; the future
+     * completes once the server sent ReadyForQuery, or fails with a PgRelayException naming the server and why.
+     */
+    public Future<ServerConnection> connect(EventLoop loop, ServerTarget target) {
+        Promise<ServerConnection> promise = loop.newPromise();
+        ServerConnection connection = new ServerConnection(target, promise);
+        Bootstrap b = bootstrap(loop, target)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("frames", FrameDecoder.forBackend(MAX_BACKEND_FRAME));
+                        ch.pipeline().addLast("server", connection);
+                    }
+                });
+        b.connect(target.host(), target.port()).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                String why = f.cause() == null ? "unknown error" : f.cause().getMessage();
+                promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                        "could not connect to server " + target.address() + ": " + why), f.cause()));
+                log.warn("could not connect to server {}: {}", target.address(), why);
+            }
+        });
+        return promise;
+    }
+
+    /**
+     * Sends a CancelRequest for {@code key} to the server over a new connection, the way libpq does, and closes it
+     * once the server has hung up (or after the connect timeout).
+     */
+    public void cancel(EventLoop loop, ServerTarget target, BackendKeyData key) {
+        Bootstrap b = bootstrap(loop, target).handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                // The server answers nothing; it closes the connection after reading the request.
+            }
+        });
+        b.connect(target.host(), target.port()).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                log.warn("could not send cancel request to server {}: {}", target.address(),
+                        f.cause() == null ? "unknown error" : f.cause().getMessage());
+                return;
+            }
+            ChannelFuture write = f.channel().writeAndFlush(new CancelRequest(key.processId(), key.secretKey())
+                    .encode(f.channel().alloc()));
+            write.addListener(w -> f.channel().eventLoop().schedule(() -> f.channel().close(),
+                    CANCEL_LINGER_SECONDS, TimeUnit.SECONDS));
+        });
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, ServerTarget target) {
+        return new Bootstrap()
+                .group(loop)
+                .channel(transport.channelClass())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                // 0 means no limit, in pgrelay's config and in Netty alike.
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        target.connectTimeout().toMillis()));
+    }
+}
