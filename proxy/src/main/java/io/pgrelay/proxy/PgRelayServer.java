@@ -19,6 +19,7 @@ import io.pgrelay.protocol.auth.AuthException;
 import io.pgrelay.proxy.client.CancelKeys;
 import io.pgrelay.proxy.client.ClientSession;
 import io.pgrelay.proxy.client.ProxyServices;
+import io.pgrelay.proxy.client.StartupNegotiator;
 import io.pgrelay.proxy.client.UserSecrets;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
@@ -112,6 +113,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new StartupDecoder());
+                        ch.pipeline().addLast("negotiator", new StartupNegotiator());
                         ch.pipeline().addLast("session", new ClientSession(PgRelayServer.this));
                     }
                 });

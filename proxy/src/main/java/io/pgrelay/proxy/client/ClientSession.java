@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.client;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -20,11 +19,9 @@ import io.pgrelay.protocol.message.Authentication;
 import io.pgrelay.protocol.message.BackendKeyData;
 import io.pgrelay.protocol.message.CancelRequest;
 import io.pgrelay.protocol.message.ErrorResponse;
-import io.pgrelay.protocol.message.GssEncRequest;
 import io.pgrelay.protocol.message.NegotiateProtocolVersion;
 import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.ReadyForQuery;
-import io.pgrelay.protocol.message.SslRequest;
 import io.pgrelay.protocol.message.StartupMessage;
 import io.pgrelay.proxy.PgRelayException;
 import io.pgrelay.proxy.pool.Pool;
@@ -42,8 +39,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One client connection, from its first byte to its close: startup (SSL/GSS negotiation answered 'N', cancel
- * requests), authentication, taking a server connection, then forwarding frames both ways (session pooling).
+ * One client connection, from its StartupMessage to its close: startup (protocol version, cancel requests),
+ * authentication, taking a server connection, then forwarding frames both ways (session pooling).
  *
  * <p>Ownership of the server connection: while CONNECTING the acquire/setup path owns it and gives it back if the
  * client left meanwhile; once READY the session gives it back when the client goes. Everything here runs on the
@@ -141,10 +138,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---- startup -------------------------------------------------------------------------------------------
 
     private void onStartupPacket(Object msg) {
-        if (msg instanceof SslRequest || msg instanceof GssEncRequest) {
-            // No TLS or GSS encryption yet: 'N' tells libpq and JDBC to go on in plaintext.
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
-        } else if (msg instanceof CancelRequest cancel) {
+        // SSLRequest and GSSENCRequest never get here: StartupNegotiator answers them.
+        if (msg instanceof CancelRequest cancel) {
             ClientSession target = services.cancelKeys().lookup(cancel.processId(), cancel.secretKey());
             if (target != null) {
                 target.cancelRunningQuery();
