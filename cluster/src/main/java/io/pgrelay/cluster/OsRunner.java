@@ -140,6 +140,11 @@ final class OsRunner {
         return runAs;
     }
 
+    /** The runuser/setpriv words that make a command run as {@link #runAs()}; empty when not root. */
+    List<String> prefix() {
+        return prefix;
+    }
+
     /** Runs a tool (as the unprivileged user when root), appending its output to {@code out} (null: discard). */
     void run(List<String> cmd, Map<String, String> env, Path workDir, Path out, Duration timeout)
             throws IOException {
