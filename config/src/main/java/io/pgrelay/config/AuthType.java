@@ -5,7 +5,11 @@ public enum AuthType {
     SCRAM_SHA_256("scram-sha-256"),
     MD5("md5"),
     /** No password check at all: for tests and trusted networks only. */
-    TRUST("trust");
+    TRUST("trust"),
+    /** A TLS client certificate whose CN is the user name (or one of the user's client_identities). */
+    CERT("cert"),
+    /** A Kerberos principal (GSSAPI) that is the user name (or one of the user's client_identities). */
+    GSS("gss");
 
     private final String configName;
 

@@ -32,6 +32,8 @@ final class ConfigReader {
     private final List<ConfigProblem> warnings = new ArrayList<>();
     /** general.auth_type; null when invalid, and then checks that depend on it are skipped. */
     private AuthType defaultAuthType = AuthType.SCRAM_SHA_256;
+    /** The TLS/GSS settings; null when they had a problem (then checks that depend on them are skipped). */
+    private SecurityConfig security = SecurityConfig.NONE;
 
     ConfigReader(String source, LineIndex index) {
         this.source = source;
@@ -47,6 +49,7 @@ final class ConfigReader {
         if (generalTable == null) {
             defaultAuthType = null;
         }
+        security = generalTable == null ? null : readSecurity(generalTable, generalPath);
         Map<String, PoolConfig> pools = readPools(top.get("pools"), KeyPath.of("pools"));
         if (!problems.isEmpty()) {
             throw new ConfigException(inLineOrder(problems));
@@ -54,7 +57,102 @@ final class ConfigReader {
         List<String> warningTexts = inLineOrder(warnings).stream()
                 .map(w -> w.keyPath() + ": " + w.message())
                 .toList();
-        return new PgRelayConfig(source, general, pools, warningTexts);
+        return new PgRelayConfig(source, general, pools, warningTexts, security);
+    }
+
+    /** tls_*, server_tls_* and gss_* of [general], with pgcat's tls_certificate / server_tls spellings. */
+    private SecurityConfig readSecurity(ObjectNode g, KeyPath p) {
+        int before = problems.size();
+        String cert = readableFile(g, p, "tls_certificate");
+        String key = readableFile(g, p, "tls_private_key");
+        String ca = readableFile(g, p, "tls_ca_file");
+        if (g.has("tls_certificate") != g.has("tls_private_key")) {
+            problem(p.child(g.has("tls_certificate") ? "tls_private_key" : "tls_certificate"),
+                    "tls_certificate and tls_private_key go together: set both or neither");
+        }
+        // pgcat turns TLS on by setting the certificate: then "prefer", as pgcat does.
+        SecurityConfig.TlsMode defaultMode = g.has("tls_certificate") ? SecurityConfig.TlsMode.PREFER
+                : SecurityConfig.TlsMode.DISABLE;
+        SecurityConfig.TlsMode mode = choice(g, p, "tls_mode", SecurityConfig.TlsMode.values(),
+                SecurityConfig.TlsMode::configName, defaultMode);
+        if (mode != null && mode != SecurityConfig.TlsMode.DISABLE
+                && (!g.has("tls_certificate") || !g.has("tls_private_key"))) {
+            problem(p.child("tls_mode"), "tls_mode " + quote(mode.configName())
+                    + " needs tls_certificate and tls_private_key");
+        }
+        if (g.has("tls_ca_file") && mode == SecurityConfig.TlsMode.DISABLE) {
+            problem(p.child("tls_ca_file"), "client certificates need TLS: set tls_certificate and tls_private_key");
+        }
+        // pgcat: server_tls = true (TLS required), verify_server_certificate = true (and the certificate checked).
+        Boolean pgcatServerTls = bool(g, p, "server_tls", false);
+        Boolean pgcatVerify = bool(g, p, "verify_server_certificate", false);
+        SecurityConfig.ServerTlsMode defaultServerMode = Boolean.TRUE.equals(pgcatServerTls)
+                ? (Boolean.TRUE.equals(pgcatVerify) ? SecurityConfig.ServerTlsMode.VERIFY_FULL
+                : SecurityConfig.ServerTlsMode.REQUIRE)
+                : SecurityConfig.ServerTlsMode.DISABLE;
+        SecurityConfig.ServerTlsMode serverMode = choice(g, p, "server_tls_mode",
+                SecurityConfig.ServerTlsMode.values(), SecurityConfig.ServerTlsMode::configName, defaultServerMode);
+        String serverCa = readableFile(g, p, "server_tls_ca_file");
+        String keytab = readableFile(g, p, "gss_keytab");
+        String principal = nonEmptyString(g, p, "gss_principal", null);
+        if (g.has("gss_keytab") != g.has("gss_principal")) {
+            problem(p.child(g.has("gss_keytab") ? "gss_principal" : "gss_keytab"),
+                    "gss_keytab and gss_principal go together: set both or neither");
+        }
+        Boolean includeRealm = bool(g, p, "gss_include_realm", false);
+        if (problems.size() > before) {
+            return null;
+        }
+        return new SecurityConfig(mode, cert, key, ca, serverMode, serverCa, keytab, principal, includeRealm);
+    }
+
+    private String readableFile(ObjectNode t, KeyPath p, String key) {
+        String name = nonEmptyString(t, p, key, null);
+        if (name == null) {
+            return null;
+        }
+        java.nio.file.Path file = java.nio.file.Path.of(name);
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            problem(p.child(key), "file " + quote(name) + " does not exist");
+            return null;
+        }
+        if (!java.nio.file.Files.isReadable(file)) {
+            problem(p.child(key), "file " + quote(name) + " is not readable");
+            return null;
+        }
+        return name;
+    }
+
+    private Boolean bool(ObjectNode t, KeyPath p, String key, boolean defaultValue) {
+        JsonNode n = t.get(key);
+        if (n == null) {
+            return defaultValue;
+        }
+        if (!n.isBoolean()) {
+            problem(p.child(key), "expected true or false, got " + describe(n, false));
+            return null;
+        }
+        return n.booleanValue();
+    }
+
+    private List<String> stringList(ObjectNode t, KeyPath p, String key) {
+        JsonNode n = t.get(key);
+        if (n == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        if (!n.isArray()) {
+            problem(p.child(key), "expected an array of strings, got " + describe(n, false));
+            return null;
+        }
+        for (JsonNode e : n) {
+            if (!e.isTextual() || e.textValue().isEmpty()) {
+                problem(p.child(key), "expected non-empty strings, got " + describe(e, false));
+                return null;
+            }
+            out.add(e.textValue());
+        }
+        return out;
     }
 
     private General readGeneral(ObjectNode g, KeyPath p) {
@@ -172,22 +270,31 @@ final class ConfigReader {
         String serverPassword = nonEmptyString(t, p, "server_password", null);
         checkPasswords(t, p, username == null ? "this user" : "user " + quote(username), authType, password,
                 serverPassword);
-        if (problems.size() > before || authType == null || mode == null) {
+        List<String> identities = stringList(t, p, "client_identities");
+        if (security != null && authType == AuthType.CERT && security.tlsCaFile() == null) {
+            problem(p.child("auth_type"), "auth_type \"cert\" needs general.tls_ca_file (and TLS) to check client "
+                    + "certificates");
+        }
+        if (security != null && authType == AuthType.GSS && !security.gss()) {
+            problem(p.child("auth_type"), "auth_type \"gss\" needs general.gss_keytab and general.gss_principal");
+        }
+        if (problems.size() > before || authType == null || mode == null || identities == null) {
             return null;
         }
         String effectiveServerPassword = serverPassword != null ? serverPassword
                 : password != null && Passwords.form(password) == Passwords.Form.PLAINTEXT ? password : null;
         return new UserConfig(username, password, authType, poolSize.intValue(), minPoolSize.intValue(), mode,
-                serverUsername, effectiveServerPassword);
+                serverUsername, effectiveServerPassword, identities);
     }
 
     /** The forms a password may take depend on how clients authenticate and how pgrelay logs in to PostgreSQL. */
     private void checkPasswords(ObjectNode t, KeyPath p, String user, AuthType auth, String password,
                                 String serverPassword) {
         KeyPath passwordPath = p.child("password");
-        if (!t.has("password") && auth != null && auth != AuthType.TRUST) {
+        boolean needsPassword = auth == AuthType.SCRAM_SHA_256 || auth == AuthType.MD5;
+        if (!t.has("password") && needsPassword) {
             problem(passwordPath, MISSING + ": " + user + " has auth_type " + quote(auth.configName())
-                    + "; only \"trust\" allows no password");
+                    + "; only \"trust\", \"cert\" and \"gss\" allow no password");
         }
         Passwords.Form form = password == null ? null : Passwords.form(password);
         if (form == Passwords.Form.MALFORMED_SCRAM) {

@@ -22,6 +22,21 @@ public final class ConfigSummary {
                 .append(", query_wait ").append(millis(g.queryWaitTimeout())).append('\n');
         b.append("admin console: ")
                 .append(g.adminUsername() == null ? "disabled" : "user \"" + g.adminUsername() + "\"").append('\n');
+        SecurityConfig sec = config.security();
+        if (sec.clientTls()) {
+            b.append("client TLS: ").append(sec.tlsMode().configName()).append(", certificate ")
+                    .append(sec.tlsCertificate())
+                    .append(sec.tlsCaFile() == null ? "" : ", client certificates checked against " + sec.tlsCaFile())
+                    .append('\n');
+        }
+        if (sec.serverTlsMode() != SecurityConfig.ServerTlsMode.DISABLE) {
+            b.append("server TLS: ").append(sec.serverTlsMode().configName())
+                    .append(sec.serverTlsCaFile() == null ? "" : ", CA " + sec.serverTlsCaFile()).append('\n');
+        }
+        if (sec.gss()) {
+            b.append("GSSAPI: principal ").append(sec.gssPrincipal()).append(", keytab ").append(sec.gssKeytab())
+                    .append(sec.gssIncludeRealm() ? ", realm kept" : ", realm stripped").append('\n');
+        }
         for (PoolConfig pool : config.pools().values()) {
             b.append("pool \"").append(pool.name()).append("\": ").append(pool.poolMode().configName())
                     .append(" mode\n");

@@ -13,12 +13,19 @@ import java.util.Objects;
  * @param pools    keyed by the database name clients connect to, in file order
  * @param warnings things accepted but ignored (pgcat keys pgrelay does not implement yet), in line order
  */
-public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings) {
+public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
+                            SecurityConfig security) {
 
     public PgRelayConfig {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(general, "general");
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         warnings = List.copyOf(warnings);
+        security = security == null ? SecurityConfig.NONE : security;
+    }
+
+    /** Without TLS or GSSAPI. */
+    public PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings) {
+        this(source, general, pools, warnings, SecurityConfig.NONE);
     }
 }

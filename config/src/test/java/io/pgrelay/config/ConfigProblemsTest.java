@@ -110,7 +110,7 @@ class ConfigProblemsTest {
                 "pgrelay.toml:2: pools.app.pool_mode: expected one of \"session\", \"transaction\", got \"sesion\"");
         assertOneProblem("[general]\nauth_type = \"password\"\n" + MINIMAL,
                 "pgrelay.toml:2: general.auth_type: expected one of \"scram-sha-256\", \"md5\", \"trust\","
-                        + " got \"password\"");
+                        + " \"cert\", \"gss\", got \"password\"");
         assertOneProblem(withServers("[[\"127.0.0.1\", 5432, \"standby\"]]"),
                 "pgrelay.toml:9: pools.app.shards.0.servers.0: role: expected one of \"primary\", \"replica\","
                         + " got \"standby\"");
@@ -155,7 +155,7 @@ class ConfigProblemsTest {
     void userWithoutPasswordUnlessTrust() {
         assertOneProblem(withUser("username = \"app\"\n"),
                 "pgrelay.toml:3: pools.app.users.0.password: required key is missing: user \"app\" has auth_type"
-                        + " \"scram-sha-256\"; only \"trust\" allows no password");
+                        + " \"scram-sha-256\"; only \"trust\", \"cert\" and \"gss\" allow no password");
     }
 
     @Test
@@ -322,7 +322,7 @@ class ConfigProblemsTest {
                         "pgrelay.toml:13: pools.app.pool_mode: expected one of \"session\", \"transaction\","
                                 + " got \"statement\"",
                         "pgrelay.toml:15: pools.app.users.0.password: required key is missing: user \"app\" has"
-                                + " auth_type \"scram-sha-256\"; only \"trust\" allows no password",
+                                + " auth_type \"scram-sha-256\"; only \"trust\", \"cert\" and \"gss\" allow no password",
                         "pgrelay.toml:17: pools.app.users.0.pool_size: must be at least 1"));
     }
 }

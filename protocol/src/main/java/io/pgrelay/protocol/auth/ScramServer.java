@@ -10,16 +10,23 @@ import java.util.Objects;
  * {@link ScramSecret}. One instance per authentication attempt; calls must come in order: {@link #handleClientFirst},
  * then {@link #handleClientFinal}. Any {@link AuthException} ends the attempt.
  *
- * <p>Behaves like PostgreSQL: the SCRAM user name (n=) is ignored (the startup packet names the user), channel
- * binding is not offered, so the client may say "n" or "y" but not "p=".
+ * <p>Behaves like PostgreSQL: the SCRAM user name (n=) is ignored (the startup packet names the user). Without
+ * channel binding data (a plaintext connection) the client may say "n" or "y" but not "p=". Over TLS the server offers
+ * {@link #MECHANISM_PLUS} too and is given the {@code tls-server-end-point} data: a client that chose the PLUS
+ * mechanism must bind to it ("p=tls-server-end-point"), and one that says "y" (it could bind but thinks the server
+ * cannot) is refused, since the server did offer binding: that is a downgrade.
  */
 public final class ScramServer {
     public static final String MECHANISM = "SCRAM-SHA-256";
+    public static final String MECHANISM_PLUS = "SCRAM-SHA-256-PLUS";
 
     private enum State { EXPECT_CLIENT_FIRST, EXPECT_CLIENT_FINAL, COMPLETE, FAILED }
 
     private final ScramSecret secret;
     private final String serverNonce;
+    /** tls-server-end-point data when the connection is TLS (PLUS was offered); null on plaintext. */
+    private byte[] bindingData;
+    private boolean plusSelected;
     private State state = State.EXPECT_CLIENT_FIRST;
 
     // Remembered from the first round trip: they make up the AuthMessage that both proofs sign.
@@ -41,6 +48,32 @@ public final class ScramServer {
         this.serverNonce = serverNonceForTests;
     }
 
+    /**
+     * Server over TLS: the SCRAM-SHA-256-PLUS mechanism was offered with {@code bindingData}
+     * ({@link ChannelBinding#tlsServerEndPoint}); {@code mechanism} is what the client selected.
+     */
+    public ScramServer(ScramSecret secret, SecureRandom random, String mechanism, byte[] bindingData) {
+        this(secret, random);
+        configureBinding(mechanism, bindingData);
+    }
+
+    /** The same with a fixed server nonce, for tests. */
+    ScramServer(ScramSecret secret, String serverNonceForTests, String mechanism, byte[] bindingData) {
+        this(secret, serverNonceForTests);
+        configureBinding(mechanism, bindingData);
+    }
+
+    private void configureBinding(String mechanism, byte[] data) {
+        if (!MECHANISM.equals(mechanism) && !MECHANISM_PLUS.equals(mechanism)) {
+            throw new IllegalArgumentException("not a SCRAM mechanism: " + mechanism);
+        }
+        this.bindingData = data == null ? null : data.clone();
+        this.plusSelected = MECHANISM_PLUS.equals(mechanism);
+        if (plusSelected && data == null) {
+            throw new IllegalArgumentException(MECHANISM_PLUS + " needs channel binding data");
+        }
+    }
+
     /** Takes the SASLInitialResponse payload (client-first-message), returns the server-first-message. */
     public byte[] handleClientFirst(byte[] clientFirstMessage) throws AuthException {
         expect(State.EXPECT_CLIENT_FIRST);
@@ -55,9 +88,24 @@ public final class ScramServer {
         }
         String flag = message.substring(0, flagEnd);
         if (flag.startsWith("p=")) {
-            throw new AuthException("channel binding not supported");
-        }
-        if (!flag.equals("n") && !flag.equals("y")) {
+            if (!plusSelected) {
+                throw new AuthException(bindingData == null ? "channel binding not supported"
+                        : "channel binding is required with " + MECHANISM_PLUS + ", not " + MECHANISM);
+            }
+            if (!flag.substring(2).equals(ChannelBinding.TLS_SERVER_END_POINT)) {
+                throw new AuthException("unsupported SCRAM channel-binding type \"" + flag.substring(2) + "\"");
+            }
+        } else if (flag.equals("n") || flag.equals("y")) {
+            if (plusSelected) {
+                throw new AuthException("channel binding negotiation error: " + MECHANISM_PLUS
+                        + " selected without channel binding");
+            }
+            if (flag.equals("y") && bindingData != null) {
+                // The client could bind and thinks we cannot, yet we offered PLUS: someone removed it in between.
+                throw new AuthException("SCRAM channel binding negotiation error: the client supports channel "
+                        + "binding but thinks the server does not");
+            }
+        } else {
             throw new AuthException("malformed SCRAM message: invalid channel binding flag");
         }
         if (authzidEnd != flagEnd + 1) {
@@ -94,7 +142,14 @@ public final class ScramServer {
 
         ScramAttributes attributes = ScramAttributes.of(message);
         byte[] channelBinding = ScramCrypto.fromBase64(attributes.read('c', "channel binding"), "channel binding");
-        if (!MessageDigest.isEqual(channelBinding, gs2Header.getBytes(StandardCharsets.UTF_8))) {
+        byte[] header = gs2Header.getBytes(StandardCharsets.UTF_8);
+        byte[] expected = header;
+        if (plusSelected) {
+            expected = new byte[header.length + bindingData.length];
+            System.arraycopy(header, 0, expected, 0, header.length);
+            System.arraycopy(bindingData, 0, expected, header.length, bindingData.length);
+        }
+        if (!MessageDigest.isEqual(channelBinding, expected)) {
             throw new AuthException("SCRAM channel binding check failed");
         }
         if (!attributes.read('r', "nonce").equals(nonce)) {

@@ -16,13 +16,14 @@ import java.nio.file.Path;
  */
 final class DemoCommand {
     static final String USAGE = String.join("\n",
-            "usage: pgrelay demo [--port PORT]",
+            "usage: pgrelay demo [--port PORT] [--tls]",
             "",
             "Starts a local PostgreSQL primary and two streaming standbys (PostgreSQL binaries from PG_BIN,",
             "pg_config, /usr/lib/postgresql or the embedded Maven binaries) and pgrelay in front of them.",
             "Ctrl-C or SIGTERM stops everything and removes the temporary files.",
             "",
-            "  --port PORT   where pgrelay listens (default 6432)");
+            "  --port PORT   where pgrelay listens (default 6432)",
+            "  --tls         also serve TLS, with a development CA and certificates made by 'pgrelay certs'");
 
     static final String USER = "app";
     static final String PASSWORD = "app";
@@ -33,6 +34,10 @@ final class DemoCommand {
     }
 
     static int run(CommandLine cl, PrintStream out, PrintStream err) throws CommandLine.UsageException {
+        return run(cl, false, out, err);
+    }
+
+    static int run(CommandLine cl, boolean tls, PrintStream out, PrintStream err) throws CommandLine.UsageException {
         int port = cl.getPort("--port", 6432, USAGE);
         LocalCluster cluster;
         try {
@@ -45,7 +50,18 @@ final class DemoCommand {
         PgRelayServer server;
         Path configFile = cluster.baseDir().resolve("pgrelay.toml");
         try {
-            Files.writeString(configFile, config(cluster, port));
+            String toml = config(cluster, port);
+            if (tls) {
+                Path certs = cluster.baseDir().resolve("certs");
+                io.pgrelay.proxy.tls.DevCertificates.generate(certs, java.util.List.of(), USER,
+                        java.time.Duration.ofDays(30));
+                toml = toml.replace("[general]\n", "[general]\n"
+                        + "tls_mode = \"prefer\"\n"
+                        + "tls_certificate = \"" + certs.resolve("server.crt") + "\"\n"
+                        + "tls_private_key = \"" + certs.resolve("server.key") + "\"\n"
+                        + "tls_ca_file = \"" + certs.resolve("ca.crt") + "\"\n");
+            }
+            Files.writeString(configFile, toml);
             PgRelayConfig config = CheckCommand.load(configFile, err);
             if (config == null) {
                 cluster.close();
@@ -62,6 +78,11 @@ final class DemoCommand {
         out.println("  psql:   psql postgresql://" + USER + ":" + PASSWORD + "@localhost:" + port + "/" + DATABASE);
         out.println("  JDBC:   jdbc:postgresql://localhost:" + port + "/" + DATABASE + "?user=" + USER
                 + "&password=" + PASSWORD);
+        if (tls) {
+            Path ca = cluster.baseDir().resolve("certs").resolve("ca.crt");
+            out.println("  TLS:    psql 'postgresql://" + USER + ":" + PASSWORD + "@localhost:" + port + "/" + DATABASE
+                    + "?sslmode=verify-full&sslrootcert=" + ca + "'");
+        }
         out.println("  admin:  user " + ADMIN + ", password " + ADMIN + " (console not implemented yet)");
         for (PgServer s : cluster.servers()) {
             out.println("  " + s.name() + ": 127.0.0.1:" + s.port() + "  data " + s.dataDir() + "  log " + s.logFile());
@@ -76,7 +97,7 @@ final class DemoCommand {
         return 0;
     }
 
-    /** A pgcat-style config for the demo cluster (pool_mode session until transaction pooling lands). */
+    /** A pgcat-style config for the demo cluster, in transaction mode as the project recommends. */
     static String config(LocalCluster cluster, int port) {
         StringBuilder servers = new StringBuilder();
         for (PgServer s : cluster.servers()) {
@@ -95,7 +116,7 @@ final class DemoCommand {
                 "admin_password = \"" + ADMIN + "\"",
                 "",
                 "[pools." + DATABASE + "]",
-                "pool_mode = \"session\"",
+                "pool_mode = \"transaction\"",
                 "",
                 "[pools." + DATABASE + ".users.0]",
                 "username = \"" + USER + "\"",

@@ -12,8 +12,9 @@ public final class Main {
             "commands:",
             "  run   [--config FILE]   run the proxy (default config: ./pgrelay.toml)",
             "  check [--config FILE]   validate a config and print what it would serve",
-            "  demo  [--port PORT]     start a local primary, two streaming standbys and pgrelay",
+            "  demo  [--port PORT] [--tls]  start a local primary, two streaming standbys and pgrelay",
             "                          in front of them on localhost:6432 (Ctrl-C stops everything)",
+            "  certs DIR [--host NAMES] write a development CA, server and client certificates to DIR",
             "",
             "'pgrelay <command> --help' shows the options of one command.");
 
@@ -41,8 +42,14 @@ public final class Main {
                 case "check":
                     return CheckCommand.run(CommandLine.parse("check", CheckCommand.USAGE, rest, "--config"), out,
                             err);
-                case "demo":
-                    return DemoCommand.run(CommandLine.parse("demo", DemoCommand.USAGE, rest, "--port"), out, err);
+                case "demo": {
+                    boolean tls = rest.contains("--tls");
+                    List<String> demoArgs = rest.stream().filter(a -> !a.equals("--tls")).toList();
+                    return DemoCommand.run(CommandLine.parse("demo", DemoCommand.USAGE, demoArgs, "--port"), tls, out,
+                            err);
+                }
+                case "certs":
+                    return CertsCommand.run(rest, out, err);
                 case "help":
                 case "--help":
                 case "-h":

@@ -30,9 +30,19 @@ public final class ServerConnector {
     private static final int CANCEL_LINGER_SECONDS = 5;
 
     private final Transport transport;
+    /** TLS towards servers (server_tls_mode); null: plaintext. */
+    private volatile io.pgrelay.proxy.tls.TlsContexts tls;
+    private volatile io.pgrelay.config.SecurityConfig.ServerTlsMode tlsMode =
+            io.pgrelay.config.SecurityConfig.ServerTlsMode.DISABLE;
 
     public ServerConnector(Transport transport) {
         this.transport = transport;
+    }
+
+    /** Server connections opened from now on negotiate TLS as {@code mode} says. */
+    public void useTls(io.pgrelay.proxy.tls.TlsContexts contexts, io.pgrelay.config.SecurityConfig.ServerTlsMode mode) {
+        this.tls = contexts;
+        this.tlsMode = mode;
     }
 
     /**
@@ -46,6 +56,10 @@ public final class ServerConnector {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        io.netty.handler.ssl.SslContext ssl = tls == null ? null : tls.forServers();
+                        if (ssl != null && tlsMode != io.pgrelay.config.SecurityConfig.ServerTlsMode.DISABLE) {
+                            ch.pipeline().addLast("server-tls", new ServerTlsNegotiator(ssl, tlsMode, target));
+                        }
                         ch.pipeline().addLast("frames", FrameDecoder.forBackend(MAX_BACKEND_FRAME));
                         ch.pipeline().addLast("server", connection);
                     }
