@@ -23,6 +23,7 @@ import io.pgrelay.proxy.client.StartupNegotiator;
 import io.pgrelay.proxy.client.UserSecrets;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
+import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 import io.pgrelay.proxy.server.ServerTarget;
 import org.slf4j.Logger;
@@ -42,6 +43,8 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** PostgreSQL's authentication_timeout default. */
     private static final Duration AUTH_TIMEOUT = Duration.ofSeconds(60);
     private static final String RESET_QUERY = "DISCARD ALL";
+    /** Prepared statements kept per server connection (PgBouncer's max_prepared_statements default). */
+    private static final int STATEMENT_CACHE_SIZE = 200;
 
     private final PgRelayConfig config;
     private final Transport transport;
@@ -49,7 +52,10 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final ServerConnector connector;
     private final UserSecrets secrets;
+    /** TLS contexts and GSSAPI credentials (io.pgrelay.proxy.tls). */
+    private final io.pgrelay.proxy.tls.TransportSecurity security;
     private final CancelKeys cancelKeys = new CancelKeys();
+    private final StatementRegistry statements = new StatementRegistry();
     private final Map<PoolKey, Pool> pools = new LinkedHashMap<>();
     private final AtomicInteger clients = new AtomicInteger();
     private Channel listener;
@@ -57,23 +63,23 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
 
     private PgRelayServer(PgRelayConfig config, int threads) throws AuthException {
         this.config = config;
+        this.security = loadSecurity(config);
         this.transport = Transport.detect();
         this.bossGroup = transport.newGroup(1, "pgrelay-accept");
         this.workerGroup = transport.newGroup(threads, "pgrelay-io");
         this.connector = new ServerConnector(transport);
+        connector.useTls(security.tls(), config.security().serverTlsMode());
         this.secrets = UserSecrets.derive(config);
         for (PoolConfig pool : config.pools().values()) {
             ServerConfig primary = primaryOf(pool);
-            if (pool.users().values().stream().anyMatch(u -> u.poolMode() == PoolMode.TRANSACTION)) {
-                log.warn("pool \"{}\": pool_mode \"transaction\" is not implemented yet; serving it in session mode",
-                        pool.name());
-            }
             for (UserConfig user : pool.users().values()) {
                 ServerTarget target = new ServerTarget(primary.host(), primary.port(), pool.shards().get(0).database(),
-                        user.serverUsername(), user.serverPassword(), config.general().connectTimeout());
+                        user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
+                        STATEMENT_CACHE_SIZE);
+                boolean transaction = user.poolMode() == PoolMode.TRANSACTION;
                 Pool.PoolSettings settings = new Pool.PoolSettings(user.poolSize(),
                         config.general().queryWaitTimeout(), config.general().idleTimeout(),
-                        config.general().serverLifetime(), RESET_QUERY);
+                        config.general().serverLifetime(), transaction ? null : RESET_QUERY, transaction);
                 PoolKey key = new PoolKey(pool.name(), user.username());
                 pools.put(key, new Pool(key, target, connector, settings));
             }
@@ -113,7 +119,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new StartupDecoder());
-                        ch.pipeline().addLast("negotiator", new StartupNegotiator());
+                        ch.pipeline().addLast("negotiator", new StartupNegotiator(security));
                         ch.pipeline().addLast("session", new ClientSession(PgRelayServer.this));
                     }
                 });
@@ -134,6 +140,27 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    private static io.pgrelay.proxy.tls.TransportSecurity loadSecurity(PgRelayConfig config) {
+        try {
+            return io.pgrelay.proxy.tls.TransportSecurity.load(config.security());
+        } catch (Exception e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** TLS and GSSAPI state: contexts, credentials, counters. */
+    public io.pgrelay.proxy.tls.TransportSecurity security() {
+        return security;
+    }
+
+    /**
+     * Re-reads TLS certificates and keys (part of RELOAD): new handshakes use them, established connections keep
+     * theirs. On a bad file the old ones stay in use and the exception says why.
+     */
+    public void reloadTls() throws Exception {
+        security.reloadTls();
+    }
+
     public Collection<Pool> pools() {
         return pools.values();
     }
@@ -151,6 +178,11 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     @Override
     public UserSecrets secrets() {
         return secrets;
+    }
+
+    @Override
+    public StatementRegistry statements() {
+        return statements;
     }
 
     @Override

@@ -47,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  * client's event loop except the {@link ServerLink} callbacks, which run on the server connection's loop and only
  * write to this channel or hop onto its loop.
  */
-public final class ClientSession extends ChannelInboundHandlerAdapter implements ServerLink {
+public final class ClientSession extends ChannelInboundHandlerAdapter implements Relay.Owner {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     /** The largest frame a client may send: PostgreSQL's own MaxAllocSize. */
@@ -69,10 +69,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private StartupParameters settings;
     private ClientAuthenticator authenticator;
     private BackendKeyData cancelKey;
-    private Future<ServerConnection> acquiring;
-    private volatile ServerConnection server;
-    /** Frames a client pipelined before its session was ready; sent once it is. */
-    private final List<ByteBuf> early = new ArrayList<>(0);
+    private Relay relay;
 
     public ClientSession(ProxyServices services) {
         this.services = services;
@@ -107,30 +104,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
                 break;
             case CONNECTING:
-                early.add((ByteBuf) msg);
-                break;
             case READY:
-                forwardToServer((ByteBuf) msg);
+                relay.clientFrame((ByteBuf) msg);
                 break;
             default:
                 ReferenceCountUtil.release(msg);
         }
     }
 
-    private void forwardToServer(ByteBuf frame) {
-        if (Frames.type(frame) == MessageType.TERMINATE) {
-            frame.release();
-            ctx.close();
-            return;
-        }
-        server.channel().write(frame, server.channel().voidPromise());
-    }
-
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        ServerConnection s = server;
-        if (state == State.READY && s != null) {
-            s.channel().flush();
+        if (relay != null) {
+            relay.clientReadComplete();
         }
         ctx.fireChannelReadComplete();
     }
@@ -202,7 +187,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         // From here on the client speaks typed messages; bytes already read move to the new decoder.
         ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(MAX_FRONTEND_FRAME));
         state = State.AUTHENTICATING;
-        authenticator = new ClientAuthenticator(user, services.secrets().get(database, userName), RANDOM);
+        authenticator = new ClientAuthenticator(user, services.secrets().get(database, userName), RANDOM,
+                ctx.channel());
         ClientAuthenticator.Reply first = authenticator.begin();
         if (first.done()) {
             authenticated();
@@ -240,57 +226,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         authenticator = null;
         ctx.writeAndFlush(Authentication.AuthenticationOk.INSTANCE.encode(ctx.alloc()));
         state = State.CONNECTING;
-        ctx.channel().config().setAutoRead(false);
-        acquiring = pool.acquire(ctx.channel().eventLoop());
-        acquiring.addListener(f -> onAcquired((Future<ServerConnection>) f));
+        relay = new Relay(ctx, this, pool, services.statements(), new SettingsSync(settings.settings()));
+        relay.login();
     }
 
-    private void onAcquired(Future<ServerConnection> f) {
-        acquiring = null;
-        if (f.isCancelled()) {
-            return;
-        }
-        if (!f.isSuccess()) {
-            if (state != State.CLOSED) {
-                fatal(errorFor(f.cause()));
-            }
-            return;
-        }
-        ServerConnection conn = f.getNow();
-        if (state == State.CLOSED) {
-            pool.release(conn);
-            return;
-        }
-        // SETs and linking happen on the server connection's loop; the result comes back to this loop.
-        conn.channel().eventLoop().execute(() -> {
-            String sets = settings.setStatements(conn.parameters());
-            Future<Map<String, String>> setup = sets.isEmpty()
-                    ? conn.channel().eventLoop().newSucceededFuture(conn.parameters())
-                    : conn.runInternal(sets);
-            setup.addListener(s -> {
-                if (s.isSuccess()) {
-                    conn.link(this);
-                    @SuppressWarnings("unchecked")
-                    Map<String, String> params = (Map<String, String>) s.getNow();
-                    ctx.executor().execute(() -> sessionReady(conn, params));
-                } else {
-                    ctx.executor().execute(() -> {
-                        pool.release(conn);
-                        if (state != State.CLOSED) {
-                            fatal(errorFor(s.cause()));
-                        }
-                    });
-                }
-            });
-        });
-    }
-
-    private void sessionReady(ServerConnection conn, Map<String, String> serverParams) {
-        if (state == State.CLOSED) {
-            pool.release(conn);
-            return;
-        }
-        server = conn;
+    /** The relay has a synced server connection: report its parameters, our cancel key, ready. */
+    @Override
+    public void loginReady(Map<String, String> serverParams) {
         cancelKey = services.cancelKeys().register(this);
         for (Map.Entry<String, String> p : serverParams.entrySet()) {
             ctx.write(new ParameterStatus(p.getKey(), p.getValue()).encode(ctx.alloc()));
@@ -301,64 +243,33 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (authTimeout != null) {
             authTimeout.cancel(false);
         }
-        if (!early.isEmpty()) {
-            for (ByteBuf frame : early) {
-                forwardToServer(frame);
-            }
-            early.clear();
-            conn.channel().flush();
-        }
-        ctx.channel().config().setAutoRead(true);
-    }
-
-    // ---- server link (called on the server connection's loop) --------------------------------------------
-
-    @Override
-    public void serverFrame(ByteBuf frame) {
-        ctx.write(frame, ctx.voidPromise());
     }
 
     @Override
-    public void serverReadComplete() {
-        ctx.flush();
-    }
-
-    @Override
-    public void serverClosed(ServerConnection connection, String reason) {
-        ctx.executor().execute(() -> {
-            if (state == State.READY && server == connection) {
-                server = null;
-                fatal(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, reason));
-            }
-        });
-    }
-
-    @Override
-    public void serverWritabilityChanged(boolean writable) {
-        ctx.channel().config().setAutoRead(writable);
+    public void fail(ErrorResponse error) {
+        fatal(error);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        ServerConnection s = server;
-        if (s != null) {
-            // Backpressure: a slow client stops the reads from its server.
-            s.channel().config().setAutoRead(ctx.channel().isWritable());
+        if (relay != null) {
+            relay.clientWritabilityChanged(ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }
 
     /** A CancelRequest named this session: cancel on the server only if a query is running there. */
     void cancelRunningQuery() {
-        ServerConnection s = server;
-        if (s != null && s.isBusy() && s.backendKey() != null) {
+        ServerConnection s = relay == null ? null : relay.busyServer();
+        if (s != null && s.backendKey() != null) {
             services.connector().cancel(s.channel().eventLoop(), s.target(), s.backendKey());
         }
     }
 
     // ---- errors and close ---------------------------------------------------------------------------------
 
-    private ErrorResponse errorFor(Throwable cause) {
+    /** The FATAL a client gets when no server connection could be had for it. */
+    static ErrorResponse fatalFor(Throwable cause) {
         if (cause instanceof PgRelayException p) {
             ErrorResponse e = p.response();
             return e.isFatal() ? e : ErrorResponse.fatal(e.sqlState(), e.message());
@@ -391,7 +302,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        State was = state;
         state = State.CLOSED;
         if (authTimeout != null) {
             authTimeout.cancel(false);
@@ -403,17 +313,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (cancelKey != null) {
             services.cancelKeys().unregister(cancelKey);
         }
-        for (ByteBuf frame : early) {
-            frame.release();
-        }
-        early.clear();
-        if (acquiring != null) {
-            acquiring.cancel(false);
-        }
-        ServerConnection s = server;
-        if (was == State.READY && s != null) {
-            server = null;
-            pool.release(s);
+        if (relay != null) {
+            relay.close();
         }
         ctx.fireChannelInactive();
     }

@@ -2,6 +2,7 @@ package io.pgrelay.proxy.client;
 
 import io.pgrelay.config.PgRelayConfig;
 import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 
 import java.time.Duration;
@@ -17,6 +18,9 @@ public interface ProxyServices {
     CancelKeys cancelKeys();
 
     ServerConnector connector();
+
+    /** pgrelay's server-side names for prepared statements, shared by all pools. */
+    StatementRegistry statements();
 
     /** Counts a new client; false when it is over max_client_conn (it is counted all the same). */
     boolean clientOpened();

@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
 
 /**
  * The run-time settings a client asked for in its StartupMessage (client_encoding, DateStyle, TimeZone,
- * application_name, extra_float_digits, {@code options=-c name=value}...). Pooled server connections were opened
- * with neutral settings, so pgrelay turns the client's into SET statements for the connection it hands over,
- * skipping the ones the server already reports with the same value.
+ * application_name, extra_float_digits, {@code options=-c name=value}...), checked and picked out of the startup
+ * packet. Pooled server connections were opened with neutral settings; {@link SettingsSync} applies these to every
+ * connection the client is given.
  */
 public final class StartupParameters {
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.$]*");
@@ -118,32 +118,6 @@ public final class StartupParameters {
             words.add(cur.toString());
         }
         return words;
-    }
-
-    /**
-     * One statement that applies every setting whose value differs from what the server reports (or that it does
-     * not report at all); empty when nothing needs setting. set_config() takes the value as raw text, as the startup
-     * packet and postgresql.conf do: {@code SET search_path = 'a,b'} would instead make 'a,b' one quoted element.
-     */
-    public String setStatements(Map<String, String> serverParameters) {
-        Map<String, String> server = new LinkedHashMap<>();
-        serverParameters.forEach((k, v) -> server.put(k.toLowerCase(Locale.ROOT), v));
-        StringBuilder sql = new StringBuilder();
-        for (Map.Entry<String, String> e : settings.entrySet()) {
-            String current = server.get(e.getKey().toLowerCase(Locale.ROOT));
-            if (e.getValue().equals(current)) {
-                continue;
-            }
-            sql.append(sql.length() == 0 ? "SELECT " : ", ");
-            sql.append("pg_catalog.set_config(").append(quoteLiteral(e.getKey())).append(", ")
-                    .append(quoteLiteral(e.getValue())).append(", false)");
-        }
-        return sql.toString();
-    }
-
-    /** An E'' literal, correct whatever standard_conforming_strings says. */
-    static String quoteLiteral(String value) {
-        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
     }
 
     private static PgRelayException unsupported(String message) {

@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -72,7 +74,7 @@ public final class Pool {
                 promise.setFailure(shuttingDown());
                 return promise;
             }
-            conn = pollIdle();
+            conn = pollIdle(loop);
             if (conn == null) {
                 if (open.size() + opening < settings.poolSize()) {
                     opening++;
@@ -90,14 +92,20 @@ public final class Pool {
         return promise;
     }
 
-    private ServerConnection pollIdle() {
-        ServerConnection c;
-        while ((c = idle.pollFirst()) != null) {
-            if (c.channel().isActive()) {
+    /**
+     * The most recently used live idle connection, preferring one on the caller's event loop: a client and its
+     * server on one loop exchange frames without thread hops.
+     */
+    private ServerConnection pollIdle(EventLoop loop) {
+        idle.removeIf(c -> !c.channel().isActive());
+        for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
+            ServerConnection c = it.next();
+            if (c.channel().eventLoop() == loop) {
+                it.remove();
                 return c;
             }
         }
-        return null;
+        return idle.pollFirst();
     }
 
     private void enqueue(Promise<ServerConnection> promise, EventLoop loop) {
@@ -179,11 +187,25 @@ public final class Pool {
             conn.close();
             return;
         }
-        String[] reset = conn.transactionStatus() == ReadyForQuery.IDLE
-                ? new String[] {settings.resetQuery()}
-                : new String[] {"ROLLBACK", settings.resetQuery()};
-        conn.runInternal(reset).addListener(f -> {
+        // Session mode always resets; transaction mode only ends an open transaction, and resets a connection whose
+        // client left session state behind that pgrelay does not track (SET, LISTEN...).
+        List<String> reset = new ArrayList<>(2);
+        if (conn.transactionStatus() != ReadyForQuery.IDLE) {
+            reset.add("ROLLBACK");
+        }
+        boolean discard = settings.resetQuery() != null || conn.isDirty();
+        if (discard) {
+            reset.add(settings.resetQuery() != null ? settings.resetQuery() : "DISCARD ALL");
+        }
+        if (reset.isEmpty()) {
+            returnIdle(conn);
+            return;
+        }
+        conn.runInternal(reset.toArray(new String[0])).addListener(f -> {
             if (f.isSuccess()) {
+                if (discard) {
+                    conn.discarded();
+                }
                 returnIdle(conn);
             } else {
                 log.warn("pool {}: reset of server connection {} failed ({}); closing it", key, conn.id(),
@@ -313,9 +335,9 @@ public final class Pool {
         }
     }
 
-    /** Settings that apply to one pool. */
+    /** Settings that apply to one pool; {@code resetQuery} null in transaction mode (no reset between clients). */
     public record PoolSettings(int poolSize, Duration queryWaitTimeout, Duration idleTimeout,
-                               Duration serverLifetime, String resetQuery) {
+                               Duration serverLifetime, String resetQuery, boolean transactionMode) {
     }
 
     /** Active = handed to clients (or being reset); idle; opening = login under way; waiting = queued clients. */

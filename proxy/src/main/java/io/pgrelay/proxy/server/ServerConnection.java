@@ -26,10 +26,12 @@ import io.pgrelay.protocol.message.SASLInitialResponse;
 import io.pgrelay.protocol.message.SASLResponse;
 import io.pgrelay.protocol.message.StartupMessage;
 import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.prepared.ServerStatements;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +71,11 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private volatile long idleSinceNanos;
 
     private ServerLink link;
+
+    // Owned by whoever holds the connection (a session, or the pool between sessions); handed over through the pool.
+    private final ServerStatements statements;
+    private final Map<String, String> appliedSettings = new HashMap<>();
+    private boolean dirty;
     private Promise<Map<String, String>> internalPromise;
     private int internalPendingReady;
     private ErrorResponse internalError;
@@ -76,6 +83,33 @@ public final class ServerConnection extends ChannelDuplexHandler {
     ServerConnection(ServerTarget target, Promise<ServerConnection> loginPromise) {
         this.target = target;
         this.loginPromise = loginPromise;
+        this.statements = new ServerStatements(target.statementCacheSize());
+    }
+
+    /** pgrelay's statements prepared on this server (transaction mode). */
+    public ServerStatements statements() {
+        return statements;
+    }
+
+    /** Settings pgrelay applied for its clients that the server does not report (lower-case names). */
+    public Map<String, String> appliedSettings() {
+        return appliedSettings;
+    }
+
+    /** A client changed session state pgrelay does not track (SET, LISTEN...): reset it before the next client. */
+    public void markDirty() {
+        dirty = true;
+    }
+
+    public boolean isDirty() {
+        return dirty;
+    }
+
+    /** After DISCARD ALL ran: nothing of pgrelay's or a client's is left on the server. */
+    public void discarded() {
+        dirty = false;
+        statements.clear();
+        appliedSettings.clear();
     }
 
     public long id() {
@@ -176,7 +210,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
             ParameterStatus ps = ParameterStatus.decode(frame);
             parameters.put(ps.name(), ps.value());
         }
-        link.serverFrame(frame);
+        link.serverFrame(this, frame);
     }
 
     /** An idle connection should say nothing; a FATAL before shutdown is logged, anything else is a protocol error. */
@@ -415,14 +449,14 @@ public final class ServerConnection extends ChannelDuplexHandler {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (state == State.LINKED) {
-            link.serverReadComplete();
+            link.serverReadComplete(this);
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (state == State.LINKED) {
-            link.serverWritabilityChanged(ctx.channel().isWritable());
+            link.serverWritabilityChanged(this, ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }

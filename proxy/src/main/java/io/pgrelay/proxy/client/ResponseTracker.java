@@ -1,0 +1,210 @@
+package io.pgrelay.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.pgrelay.protocol.MessageType;
+
+import java.util.ArrayDeque;
+
+/**
+ * What a server still owes for the messages sent to it, in order, so pgrelay can (a) drop the replies to messages it
+ * injected itself (a Parse or Close the client never sent), (b) emit replies for client messages it answered itself
+ * (a Parse of a statement the server already has, a Close of a client statement) at exactly the place the server's
+ * reply would have had, and (c) know when the server owes nothing, which is when a transaction-mode connection
+ * may go back to the pool.
+ *
+ * <p>Each entry is one message; it is completed by the reply that ends that message's answer (ParseComplete for
+ * Parse, CommandComplete/EmptyQuery/PortalSuspended for Execute, ReadyForQuery for Sync and Query...). After an
+ * ErrorResponse in the extended protocol the server skips everything up to Sync, so the entries up to the next Sync
+ * are dropped unanswered, synthetic ones included (the client expects nothing either).
+ */
+final class ResponseTracker {
+    /** How a reply to an entry is treated. */
+    enum Kind {
+        /** Forward the server's reply. */
+        FORWARD,
+        /** The server answers a message pgrelay injected: swallow the reply. */
+        DROP,
+        /** The server was sent nothing: emit {@link Entry#synthetic} when this entry reaches the head. */
+        SYNTHETIC
+    }
+
+    /** Which reply ends a message's answer. */
+    enum Ends { PARSE, BIND, CLOSE, DESCRIBE, EXECUTE, READY, NONE }
+
+    /** {@code statement}: the server statement a Parse or Close is about, for the bookkeeping on failure. */
+    record Entry(Kind kind, Ends ends, ByteBuf synthetic, String statement) {
+    }
+
+    /** Where replies go, and what to learn when a Parse or Close did not happen. */
+    interface Sink {
+        void toClient(ByteBuf frame);
+
+        /** A Parse of this server statement failed or was skipped: it is not prepared after all. */
+        void notPrepared(String statement);
+
+        /** An injected Close of this statement was skipped: it is still prepared. */
+        void notClosed(String statement);
+    }
+
+    private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+    private boolean skippingToSync;
+
+    private static final Entry FORWARD_PARSE = new Entry(Kind.FORWARD, Ends.PARSE, null, null);
+    private static final Entry FORWARD_BIND = new Entry(Kind.FORWARD, Ends.BIND, null, null);
+    private static final Entry FORWARD_CLOSE = new Entry(Kind.FORWARD, Ends.CLOSE, null, null);
+    private static final Entry FORWARD_DESCRIBE = new Entry(Kind.FORWARD, Ends.DESCRIBE, null, null);
+    private static final Entry FORWARD_EXECUTE = new Entry(Kind.FORWARD, Ends.EXECUTE, null, null);
+    private static final Entry FORWARD_READY = new Entry(Kind.FORWARD, Ends.READY, null, null);
+
+    boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    /** Records a client message forwarded as it is (or renamed). */
+    void forwarded(byte type) {
+        switch (type) {
+            case MessageType.PARSE -> entries.add(FORWARD_PARSE);
+            case MessageType.BIND -> entries.add(FORWARD_BIND);
+            case MessageType.CLOSE -> entries.add(FORWARD_CLOSE);
+            case MessageType.DESCRIBE -> entries.add(FORWARD_DESCRIBE);
+            case MessageType.EXECUTE -> entries.add(FORWARD_EXECUTE);
+            case MessageType.SYNC, MessageType.QUERY, MessageType.FUNCTION_CALL -> entries.add(FORWARD_READY);
+            default -> {
+                // Flush, CopyData, CopyDone, CopyFail: answered as part of another message, or not at all.
+            }
+        }
+    }
+
+    /** Records a client's Parse forwarded under the server statement name {@code statement}. */
+    void forwardedParse(String statement) {
+        entries.add(new Entry(Kind.FORWARD, Ends.PARSE, null, statement));
+    }
+
+    /** Records a Parse or Close pgrelay injected for {@code statement}: its reply is swallowed. */
+    void injected(byte type, String statement) {
+        entries.add(new Entry(Kind.DROP, type == MessageType.PARSE ? Ends.PARSE : Ends.CLOSE, null, statement));
+    }
+
+    /** Records a reply pgrelay gives itself; emitted now if nothing is owed before it. */
+    void synthetic(ByteBuf reply, Sink sink) {
+        if (entries.isEmpty() && !skippingToSync) {
+            sink.toClient(reply);
+        } else {
+            entries.add(new Entry(Kind.SYNTHETIC, Ends.NONE, reply, null));
+        }
+    }
+
+    /**
+     * Takes one reply from the server; returns true when it is to be forwarded to the client (the caller then owns
+     * forwarding it), false when it was swallowed (and released here).
+     */
+    boolean onServerFrame(ByteBuf frame, Sink sink) {
+        byte type = frame.getByte(frame.readerIndex());
+        Entry head = entries.peekFirst();
+        switch (type) {
+            case MessageType.READY_FOR_QUERY: {
+                // Everything up to the Sync/Query this answers is settled now.
+                skippingToSync = false;
+                while (!entries.isEmpty()) {
+                    Entry e = entries.pollFirst();
+                    if (e.ends() == Ends.READY) {
+                        break;
+                    }
+                    unanswered(e, sink);
+                }
+                sink.toClient(frame);
+                emitSynthetics(sink);
+                return false;
+            }
+            case MessageType.ERROR_RESPONSE: {
+                if (head != null && head.ends() != Ends.READY) {
+                    // Extended protocol: the failed message and everything up to Sync go unanswered. An injected
+                    // Parse that failed is reported too: the client's own Bind or Describe fails with it.
+                    dropUntilSync(sink);
+                    skippingToSync = true;
+                }
+                return true;
+            }
+            case MessageType.PARSE_COMPLETE:
+                return complete(Ends.PARSE, frame, sink);
+            case MessageType.BIND_COMPLETE:
+                return complete(Ends.BIND, frame, sink);
+            case MessageType.CLOSE_COMPLETE:
+                return complete(Ends.CLOSE, frame, sink);
+            case MessageType.ROW_DESCRIPTION:
+            case MessageType.NO_DATA:
+                if (head != null && head.ends() == Ends.DESCRIBE) {
+                    return complete(Ends.DESCRIBE, frame, sink);
+                }
+                return true; // part of an Execute or Query answer
+            case MessageType.COMMAND_COMPLETE:
+            case MessageType.EMPTY_QUERY_RESPONSE:
+            case MessageType.PORTAL_SUSPENDED:
+                if (head != null && head.ends() == Ends.EXECUTE) {
+                    return complete(Ends.EXECUTE, frame, sink);
+                }
+                return true; // part of a simple Query's answer
+            default:
+                return true; // DataRow, notices, ParameterStatus, copy messages...
+        }
+    }
+
+    private boolean complete(Ends ends, ByteBuf frame, Sink sink) {
+        Entry head = entries.peekFirst();
+        if (head == null || head.ends() != ends) {
+            return true; // not ours to judge (e.g. a reply inside a simple Query): pass it on
+        }
+        entries.pollFirst();
+        if (head.kind() == Kind.DROP) {
+            frame.release();
+            emitSynthetics(sink);
+            return false;
+        }
+        sink.toClient(frame);
+        emitSynthetics(sink);
+        return false;
+    }
+
+    /** Synthetic replies at the head are due now: everything before them has been answered. */
+    private void emitSynthetics(ResponseTracker.Sink sink) {
+        Entry e;
+        while ((e = entries.peekFirst()) != null && e.kind() == Kind.SYNTHETIC) {
+            entries.pollFirst();
+            sink.toClient(e.synthetic());
+        }
+    }
+
+    private void dropUntilSync(Sink sink) {
+        while (!entries.isEmpty() && entries.peekFirst().ends() != Ends.READY) {
+            unanswered(entries.pollFirst(), sink);
+        }
+    }
+
+    /** An entry the server will never answer: undo what it assumed. */
+    private static void unanswered(Entry e, Sink sink) {
+        if (e.synthetic() != null) {
+            e.synthetic().release();
+        } else if (e.statement() != null) {
+            if (e.ends() == Ends.PARSE) {
+                sink.notPrepared(e.statement());
+            } else {
+                sink.notClosed(e.statement());
+            }
+        }
+    }
+
+    /** The connection is gone: release what was waiting. */
+    void clear() {
+        while (!entries.isEmpty()) {
+            Entry e = entries.pollFirst();
+            if (e.synthetic() != null) {
+                e.synthetic().release();
+            }
+        }
+        skippingToSync = false;
+    }
+}

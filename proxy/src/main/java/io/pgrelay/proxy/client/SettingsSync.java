@@ -1,0 +1,86 @@
+package io.pgrelay.proxy.client;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The run-time settings one client expects on whatever server connection it is given: the settings from its
+ * StartupMessage, and the reported parameters (ParameterStatus) as it last saw them. Before a connection serves the
+ * client, {@link #sql} says what to run to make the connection match, skipping what already matches.
+ */
+final class SettingsSync {
+    /** Reported parameters a client can change; the rest (server_version, is_superuser...) are read-only. */
+    private static final Set<String> SETTABLE_REPORTED = Set.of("application_name", "client_encoding", "datestyle",
+            "intervalstyle", "timezone", "standard_conforming_strings", "search_path",
+            "default_transaction_read_only", "scram_iterations");
+
+    /** Lower-case name -> value, in the order the client gave them. */
+    private final Map<String, String> desired = new LinkedHashMap<>();
+
+    SettingsSync(Map<String, String> startupSettings) {
+        startupSettings.forEach((k, v) -> desired.put(k.toLowerCase(Locale.ROOT), v));
+    }
+
+    /** The client saw a ParameterStatus (its own SET, or the server's normalised value at login). */
+    void reported(String name, String value) {
+        String key = name.toLowerCase(Locale.ROOT);
+        if (SETTABLE_REPORTED.contains(key)) {
+            desired.put(key, value);
+        }
+    }
+
+    /** Takes the server's normalised values for everything reported, e.g. "ISO, MDY" for a DateStyle of "ISO". */
+    void reportedAll(Map<String, String> serverParameters) {
+        serverParameters.forEach(this::reported);
+    }
+
+    /**
+     * One query string that brings a connection with these reported parameters and these pgrelay-applied settings
+     * to what the client expects; empty when it already matches.
+     */
+    String sql(Map<String, String> serverParameters, Map<String, String> applied) {
+        Map<String, String> reported = new HashMap<>();
+        serverParameters.forEach((k, v) -> reported.put(k.toLowerCase(Locale.ROOT), v));
+        StringBuilder set = new StringBuilder();
+        for (Map.Entry<String, String> e : desired.entrySet()) {
+            String key = e.getKey();
+            String current = reported.containsKey(key) ? reported.get(key) : applied.get(key);
+            if (!e.getValue().equals(current)) {
+                set.append(set.length() == 0 ? "SELECT " : ", ");
+                // set_config() takes the value as raw text, as the startup packet and postgresql.conf do.
+                set.append("pg_catalog.set_config(").append(quoteLiteral(key)).append(", ")
+                        .append(quoteLiteral(e.getValue())).append(", false)");
+            }
+        }
+        StringBuilder sql = new StringBuilder(set);
+        for (String key : applied.keySet()) {
+            if (!desired.containsKey(key)) {
+                if (sql.length() > 0) {
+                    sql.append("; ");
+                }
+                sql.append("RESET \"").append(key.replace("\"", "\"\"")).append('"');
+            }
+        }
+        return sql.toString();
+    }
+
+    /** After {@link #sql} ran: what pgrelay has applied on that connection beyond the reported parameters. */
+    void recordApplied(Map<String, String> serverParameters, Map<String, String> applied) {
+        Set<String> reported = new java.util.HashSet<>();
+        serverParameters.keySet().forEach(k -> reported.add(k.toLowerCase(Locale.ROOT)));
+        applied.clear();
+        desired.forEach((k, v) -> {
+            if (!reported.contains(k)) {
+                applied.put(k, v);
+            }
+        });
+    }
+
+    /** An E'' literal, correct whatever standard_conforming_strings says. */
+    static String quoteLiteral(String value) {
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
+    }
+}
