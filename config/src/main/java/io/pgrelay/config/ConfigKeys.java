@@ -17,14 +17,14 @@ final class ConfigKeys {
     static final Set<String> GENERAL = Set.of(
             "host", "port", "admin_username", "admin_password", "connect_timeout", "idle_timeout",
             "server_lifetime", "query_wait_timeout", "max_client_conn", "auth_type",
+            "client_login_timeout", "idle_client_in_transaction_timeout", "max_packet_size",
             "tls_mode", "tls_certificate", "tls_private_key", "tls_ca_file", "server_tls_mode", "server_tls_ca_file",
             "server_tls", "verify_server_certificate", "gss_keytab", "gss_principal", "gss_include_realm");
     static final Set<String> GENERAL_PGCAT = Set.of(
             "healthcheck_timeout", "healthcheck_delay", "ban_time", "shutdown_timeout", "tcp_keepalives_idle",
             "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads", "enable_prometheus_exporter",
             "prometheus_exporter_port", "auth_query", "auth_query_user", "auth_query_password", "autoreload",
-            "log_client_connections", "log_client_disconnections", "idle_client_in_transaction_timeout",
-            "default_role",
+            "log_client_connections", "log_client_disconnections", "default_role",
             // also found in pgcat 1.x releases
             "dns_cache_enabled", "dns_max_ttl", "server_round_robin", "prepared_statements",
             "prepared_statements_cache_size", "tcp_user_timeout", "validate_config");

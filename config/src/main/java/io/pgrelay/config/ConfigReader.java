@@ -173,12 +173,17 @@ final class ConfigReader {
         Duration serverLifetime = duration(g, p, "server_lifetime", 3_600_000);
         Duration queryWaitTimeout = duration(g, p, "query_wait_timeout", 120_000);
         Long maxClientConn = integer(g, p, "max_client_conn", 1000, 1, MAX_INT);
+        Duration clientLoginTimeout = duration(g, p, "client_login_timeout", 60_000);
+        Duration idleInTransaction = duration(g, p, "idle_client_in_transaction_timeout", 0);
+        Long maxPacketSize = integer(g, p, "max_packet_size", General.DEFAULT_MAX_PACKET_SIZE, 64,
+                General.DEFAULT_MAX_PACKET_SIZE);
         defaultAuthType = choice(g, p, "auth_type", AuthType.values(), AuthType::configName, AuthType.SCRAM_SHA_256);
         if (problems.size() > before) {
             return null;
         }
         return new General(host, port.intValue(), adminUsername, adminPassword, connectTimeout, idleTimeout,
-                serverLifetime, queryWaitTimeout, maxClientConn.intValue(), defaultAuthType);
+                serverLifetime, queryWaitTimeout, maxClientConn.intValue(), defaultAuthType, clientLoginTimeout,
+                idleInTransaction, maxPacketSize.intValue());
     }
 
     private Map<String, PoolConfig> readPools(JsonNode node, KeyPath p) {

@@ -40,8 +40,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The running proxy: the listener, the event loops, the pools. */
 public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
-    /** PostgreSQL's authentication_timeout default. */
-    private static final Duration AUTH_TIMEOUT = Duration.ofSeconds(60);
     private static final String RESET_QUERY = "DISCARD ALL";
     /** Prepared statements kept per server connection (PgBouncer's max_prepared_statements default). */
     private static final int STATEMENT_CACHE_SIZE = 200;
@@ -79,7 +77,8 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
                 boolean transaction = user.poolMode() == PoolMode.TRANSACTION;
                 Pool.PoolSettings settings = new Pool.PoolSettings(user.poolSize(),
                         config.general().queryWaitTimeout(), config.general().idleTimeout(),
-                        config.general().serverLifetime(), transaction ? null : RESET_QUERY, transaction);
+                        config.general().serverLifetime(), transaction ? null : RESET_QUERY, transaction,
+                        user.minPoolSize(), config.general().idleClientInTransactionTimeout());
                 PoolKey key = new PoolKey(pool.name(), user.username());
                 pools.put(key, new Pool(key, target, connector, settings));
             }
@@ -125,14 +124,16 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
                 });
         String host = config.general().host();
         listener = b.bind(host, config.general().port()).sync().channel();
-        evictor = workerGroup.next().scheduleAtFixedRate(this::evictIdle, 1, 1, TimeUnit.SECONDS);
+        evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
         log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), pools.size());
     }
 
-    private void evictIdle() {
+    /** Once a second: close idle connections past their time, open warm ones up to min_pool_size. */
+    private void maintainPools() {
         long now = System.nanoTime();
         for (Pool p : pools.values()) {
             p.evict(now);
+            p.ensureMinimum(workerGroup, now);
         }
     }
 
@@ -214,10 +215,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         return config.general().maxClientConn();
     }
 
-    @Override
-    public Duration authTimeout() {
-        return AUTH_TIMEOUT;
-    }
 
     /** Stops listening, closes every client and server connection, stops the event loops. */
     @Override

@@ -18,10 +18,15 @@ public final class LeakTracker {
     private LeakTracker() {
     }
 
-    /** Netty instantiates this through its (Class, int) constructor. */
+    /** Netty instantiates this; it looks for the (Class, int, long) constructor first and logs an error without it. */
     public static final class Recording<T> extends ResourceLeakDetector<T> {
         public Recording(Class<?> resourceType, int samplingInterval) {
             super(resourceType, samplingInterval);
+        }
+
+        @SuppressWarnings("deprecation")
+        public Recording(Class<?> resourceType, int samplingInterval, long maxActive) {
+            super(resourceType, samplingInterval, maxActive);
         }
 
         @Override

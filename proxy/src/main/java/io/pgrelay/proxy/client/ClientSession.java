@@ -50,8 +50,6 @@ import java.util.concurrent.TimeUnit;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements Relay.Owner {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** The largest frame a client may send: PostgreSQL's own MaxAllocSize. */
-    public static final int MAX_FRONTEND_FRAME = 1 << 30;
 
     enum State { STARTUP, AUTHENTICATING, CONNECTING, READY, CLOSED }
 
@@ -80,13 +78,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         this.ctx = ctx;
         counted = true;
         overLimit = !services.clientOpened();
-        long ms = services.authTimeout().toMillis();
-        authTimeout = ctx.executor().schedule(() -> {
-            if (state == State.STARTUP || state == State.AUTHENTICATING) {
-                fatal(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
-                        "authentication timeout: no login completed within " + ms + " ms"));
-            }
-        }, ms, TimeUnit.MILLISECONDS);
+        long ms = services.config().general().clientLoginTimeout().toMillis();
+        if (ms > 0) { // client_login_timeout = 0: no limit
+            authTimeout = ctx.executor().schedule(() -> {
+                if (state == State.STARTUP || state == State.AUTHENTICATING) {
+                    log.info("client {}: no login within client_login_timeout ({} ms); closing", remote(), ms);
+                    fatal(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                            "authentication timeout: no login completed within client_login_timeout (" + ms
+                                    + " ms)"));
+                }
+            }, ms, TimeUnit.MILLISECONDS);
+        }
         ctx.fireChannelActive();
     }
 
@@ -185,7 +187,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
 
         // From here on the client speaks typed messages; bytes already read move to the new decoder.
-        ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(MAX_FRONTEND_FRAME));
+        ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(services.config().general().maxPacketSize()));
         state = State.AUTHENTICATING;
         authenticator = new ClientAuthenticator(user, services.secrets().get(database, userName), RANDOM,
                 ctx.channel());

@@ -5,8 +5,6 @@ import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 
-import java.time.Duration;
-
 /** What a client session needs from the running proxy. */
 public interface ProxyServices {
     PgRelayConfig config();
@@ -28,6 +26,4 @@ public interface ProxyServices {
     void clientClosed();
 
     int maxClientConn();
-
-    Duration authTimeout();
 }

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
 import io.pgrelay.protocol.SqlState;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A logged-in client's traffic: takes a server connection when the client sends work, forwards frames both ways,
@@ -60,6 +62,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** From asking the pool until the connection is synced and linked (the pool may answer at once). */
     private boolean waitingForServer;
     private boolean loggedIn;
+    /** Runs while the client sits idle inside a transaction (idle_client_in_transaction_timeout). */
+    private ScheduledFuture<?> idleInTransaction;
     private boolean closed;
     private byte status = ReadyForQuery.IDLE;
 
@@ -162,6 +166,10 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** A frame from the client (after login). */
     void clientFrame(ByteBuf frame) {
+        if (idleInTransaction != null) {
+            idleInTransaction.cancel(false);
+            idleInTransaction = null;
+        }
         if (Frames.type(frame) == MessageType.TERMINATE) {
             frame.release();
             ctx.close();
@@ -390,15 +398,36 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
         if (!transactionMode) {
             toClient(frame);
+            if (type == MessageType.READY_FOR_QUERY && status != ReadyForQuery.IDLE) {
+                watchIdleInTransaction();
+            }
             return;
         }
         if (tracker.onServerFrame(frame, this)) {
             toClient(frame);
         }
-        if (type == MessageType.READY_FOR_QUERY && tracker.isEmpty() && status == ReadyForQuery.IDLE
-                && held.isEmpty()) {
-            giveBack();
+        if (type == MessageType.READY_FOR_QUERY && tracker.isEmpty() && held.isEmpty()) {
+            if (status == ReadyForQuery.IDLE) {
+                giveBack();
+            } else {
+                watchIdleInTransaction();
+            }
         }
+    }
+
+    /** A client inside a transaction holds a server connection; idle there too long, it loses both. */
+    private void watchIdleInTransaction() {
+        long ms = pool.settings().idleInTransactionTimeout().toMillis();
+        if (ms <= 0 || idleInTransaction != null) {
+            return;
+        }
+        idleInTransaction = ctx.executor().schedule(() -> {
+            idleInTransaction = null;
+            if (!closed && server != null && status != ReadyForQuery.IDLE) {
+                owner.fail(ErrorResponse.fatal("25P03", "terminating connection due to idle-in-transaction timeout"
+                        + " (idle_client_in_transaction_timeout = " + ms + " ms)"));
+            }
+        }, ms, TimeUnit.MILLISECONDS);
     }
 
     /** Commands whose effect outlives the transaction, which transaction pooling must account for. */
@@ -466,6 +495,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** The client is gone: give back or drop the connection, release what was held. */
     void close() {
         closed = true;
+        if (idleInTransaction != null) {
+            idleInTransaction.cancel(false);
+        }
         while (!held.isEmpty()) {
             held.pollFirst().release();
         }

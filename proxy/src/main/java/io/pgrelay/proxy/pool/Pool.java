@@ -1,6 +1,7 @@
 package io.pgrelay.proxy.pool;
 
 import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -34,6 +35,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
+    private static final long WARM_UP_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final PoolKey key;
     private final ServerTarget target;
@@ -45,6 +47,8 @@ public final class Pool {
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int opening;
     private boolean closed;
+    /** After a failed warm-up connection, no new attempt before this time (a down server is not hammered). */
+    private long nextWarmUpNanos;
 
     public Pool(PoolKey key, ServerTarget target, ServerConnector connector, PoolSettings settings) {
         this.key = key;
@@ -267,12 +271,42 @@ public final class Pool {
         }
     }
 
-    /** Closes idle connections past idle_timeout or server_lifetime. */
+    /**
+     * Opens connections until min_pool_size are open or opening; they go straight to the idle list. Spread over the
+     * event loops so clients on every loop find a warm connection of their own.
+     */
+    public void ensureMinimum(EventLoopGroup loops, long nowNanos) {
+        int missing;
+        synchronized (this) {
+            missing = settings.minPoolSize() - open.size() - opening;
+            if (closed || missing <= 0 || nowNanos < nextWarmUpNanos) {
+                return;
+            }
+            opening += missing;
+        }
+        for (int i = 0; i < missing; i++) {
+            EventLoop loop = loops.next();
+            Promise<ServerConnection> warm = loop.newPromise();
+            warm.addListener(f -> {
+                if (f.isSuccess()) {
+                    returnIdle((ServerConnection) f.getNow());
+                } else {
+                    synchronized (this) {
+                        nextWarmUpNanos = System.nanoTime() + WARM_UP_BACKOFF_NANOS;
+                    }
+                }
+            });
+            openFor(warm, loop);
+        }
+    }
+
+    /** Closes idle connections past idle_timeout (keeping min_pool_size open) or server_lifetime. */
     public void evict(long nowNanos) {
         synchronized (this) {
             for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
                 ServerConnection c = it.next();
-                if (expired(settings.idleTimeout(), nowNanos - c.idleSinceNanos())
+                boolean aboveMinimum = open.size() > settings.minPoolSize();
+                if ((aboveMinimum && expired(settings.idleTimeout(), nowNanos - c.idleSinceNanos()))
                         || expired(settings.serverLifetime(), nowNanos - c.createdNanos())) {
                     it.remove();
                     c.channel().close();
@@ -337,7 +371,8 @@ public final class Pool {
 
     /** Settings that apply to one pool; {@code resetQuery} null in transaction mode (no reset between clients). */
     public record PoolSettings(int poolSize, Duration queryWaitTimeout, Duration idleTimeout,
-                               Duration serverLifetime, String resetQuery, boolean transactionMode) {
+                               Duration serverLifetime, String resetQuery, boolean transactionMode,
+                               int minPoolSize, Duration idleInTransactionTimeout) {
     }
 
     /** Active = handed to clients (or being reset); idle; opening = login under way; waiting = queued clients. */

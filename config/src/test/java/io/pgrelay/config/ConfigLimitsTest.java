@@ -1,0 +1,37 @@
+package io.pgrelay.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLimitsTest {
+    private static final String POOL = "\n[pools.app]\n[pools.app.users.0]\nusername = \"app\"\npassword = \"app\"\n"
+            + "[pools.app.shards.0]\ndatabase = \"app\"\nservers = [[\"127.0.0.1\", 5432, \"primary\"]]\n";
+
+    @Test
+    void defaults() throws ConfigException {
+        General g = ConfigLoader.parse("[general]" + POOL, "t.toml").general();
+        assertThat(g.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(g.idleClientInTransactionTimeout()).isEqualTo(Duration.ZERO);
+        assertThat(g.maxPacketSize()).isEqualTo(1 << 30);
+    }
+
+    @Test
+    void valuesAreRead() throws ConfigException {
+        General g = ConfigLoader.parse("[general]\nclient_login_timeout = 1500\n"
+                + "idle_client_in_transaction_timeout = 2500\nmax_packet_size = 4096" + POOL, "t.toml").general();
+        assertThat(g.clientLoginTimeout()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(g.idleClientInTransactionTimeout()).isEqualTo(Duration.ofMillis(2500));
+        assertThat(g.maxPacketSize()).isEqualTo(4096);
+    }
+
+    @Test
+    void tinyMaxPacketSizeIsRefused() {
+        assertThatThrownBy(() -> ConfigLoader.parse("[general]\nmax_packet_size = 10" + POOL, "t.toml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("t.toml:2: general.max_packet_size: must be between 64 and 1073741824, got 10");
+    }
+}
