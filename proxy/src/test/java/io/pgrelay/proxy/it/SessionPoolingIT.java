@@ -209,6 +209,20 @@ class SessionPoolingIT {
         assertThat(pool.stats().idle()).isPositive();
     }
 
+    @Test
+    void listenNotifyWorksInSessionMode() throws Exception {
+        try (Connection listener = proxy.connect("app", "app"); Connection sender = proxy.connect("app", "app");
+             Statement ls = listener.createStatement(); Statement ss = sender.createStatement()) {
+            ls.execute("LISTEN pgrelay_events");
+            ss.execute("NOTIFY pgrelay_events, 'hello'");
+            org.postgresql.PGNotification[] got = listener.unwrap(org.postgresql.PGConnection.class)
+                    .getNotifications(5000);
+            assertThat(got).hasSize(1);
+            assertThat(got[0].getName()).isEqualTo("pgrelay_events");
+            assertThat(got[0].getParameter()).isEqualTo("hello");
+        }
+    }
+
     private static String show(Statement st, String name) throws SQLException {
         try (ResultSet rs = st.executeQuery("SHOW " + name)) {
             rs.next();
