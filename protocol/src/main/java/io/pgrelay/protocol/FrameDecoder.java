@@ -1,6 +1,7 @@
 package io.pgrelay.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 
@@ -25,6 +26,35 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         this.maxFrameLength = maxFrameLength;
         this.frontend = frontend;
+        setCumulator(FrameDecoder::cumulate);
+    }
+
+    /**
+     * Emitted frames are retained slices of the cumulation, so while any is still being written its buffer cannot
+     * drop the bytes already read. Netty's merge cumulator would keep appending to that buffer and, during a long
+     * stream (COPY, big result sets), grow it without bound. Here a shared buffer is never appended to: only its
+     * unread tail (at most one partial frame) moves to a new buffer. An unshared one is compacted and appended to,
+     * so a single huge frame arriving in pieces is still assembled in linear time.
+     */
+    static ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+        if (!cumulation.isReadable()) {
+            cumulation.release();
+            return in;
+        }
+        try {
+            if (cumulation.refCnt() == 1 && !cumulation.isReadOnly()
+                    && cumulation.maxCapacity() - cumulation.readableBytes() >= in.readableBytes()) {
+                cumulation.discardReadBytes();
+                cumulation.writeBytes(in);
+                return cumulation;
+            }
+            ByteBuf fresh = alloc.buffer(cumulation.readableBytes() + in.readableBytes());
+            fresh.writeBytes(cumulation).writeBytes(in);
+            cumulation.release();
+            return fresh;
+        } finally {
+            in.release();
+        }
     }
 
     /** Decoder for what a client sends after its startup packet. */
