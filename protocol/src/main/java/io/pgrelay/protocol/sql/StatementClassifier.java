@@ -1,0 +1,84 @@
+package io.pgrelay.protocol.sql;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * Decides whether a statement text may run on a standby, and recognises the transaction and session commands the
+ * router must follow. Thread-safe. Unknown means primary: see {@link Analyzer} for what counts as a read.
+ *
+ * <p>Verdicts are cached by text (bounded, Caffeine), except those that list unknown functions: they change as soon as
+ * the catalog learns the functions, so they are recomputed until then. After the catalog changes an answer it gave,
+ * or the settings change, call {@link #clearCache()}.
+ */
+public final class StatementClassifier {
+    private static final ThreadLocal<TextKey.Probe> PROBE = ThreadLocal.withInitial(TextKey.Probe::new);
+
+    private final Analyzer analyzer;
+    private final Cache<TextKey, Classification> cache;
+
+    public StatementClassifier(ClassifierSettings settings, FunctionCatalog catalog) {
+        Objects.requireNonNull(settings, "settings");
+        this.analyzer = new Analyzer(settings, Objects.requireNonNull(catalog, "catalog"));
+        this.cache = settings.cacheSize() == 0 ? null : Caffeine.newBuilder()
+                .maximumSize(settings.cacheSize())
+                .executor(Runnable::run) // maintenance is tiny; no hop to the common pool
+                .build();
+    }
+
+    public Classification classify(String sql) {
+        byte[] bytes = sql.getBytes(StandardCharsets.UTF_8);
+        if (cache == null) {
+            return analyzer.analyze(bytes);
+        }
+        TextKey.Stored key = new TextKey.Stored(bytes);
+        Classification c = cache.getIfPresent(key);
+        return c != null ? c : analyzeAndCache(key);
+    }
+
+    /**
+     * The SQL text bytes (UTF-8) in place, e.g. the body of a Query message minus its NUL. A cache hit allocates
+     * nothing; the buffer's indexes and reference count are left alone.
+     */
+    public Classification classify(ByteBuf buf, int index, int length) {
+        if (cache != null) {
+            TextKey.Probe probe = PROBE.get().set(buf, index, length);
+            Classification c;
+            try {
+                c = cache.getIfPresent(probe);
+            } finally {
+                probe.clear();
+            }
+            if (c != null) {
+                return c;
+            }
+        }
+        byte[] bytes = new byte[length];
+        buf.getBytes(index, bytes);
+        return cache == null ? analyzer.analyze(bytes) : analyzeAndCache(new TextKey.Stored(bytes));
+    }
+
+    private Classification analyzeAndCache(TextKey.Stored key) {
+        Classification c = analyzer.analyze(key.bytes);
+        if (c.unknownFunctions().isEmpty()) {
+            cache.put(key, c);
+        }
+        return c;
+    }
+
+    /** E.g. after RELOAD or when the catalog learnt something. */
+    public void clearCache() {
+        if (cache != null) {
+            cache.invalidateAll();
+        }
+    }
+
+    /** Cached verdicts, for metrics and tests (approximate). */
+    public long cachedCount() {
+        return cache == null ? 0 : cache.estimatedSize();
+    }
+}
