@@ -19,20 +19,22 @@ final class ConfigKeys {
             "server_lifetime", "query_wait_timeout", "max_client_conn", "auth_type",
             "client_login_timeout", "idle_client_in_transaction_timeout", "max_packet_size",
             "tls_mode", "tls_certificate", "tls_private_key", "tls_ca_file", "server_tls_mode", "server_tls_ca_file",
-            "server_tls", "verify_server_certificate", "gss_keytab", "gss_principal", "gss_include_realm");
+            "server_tls", "verify_server_certificate", "gss_keytab", "gss_principal", "gss_include_realm",
+            "stats_users", "enable_prometheus_exporter", "prometheus_exporter_port", "shutdown_timeout");
     static final Set<String> GENERAL_PGCAT = Set.of(
-            "healthcheck_timeout", "healthcheck_delay", "ban_time", "shutdown_timeout", "tcp_keepalives_idle",
-            "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads", "enable_prometheus_exporter",
-            "prometheus_exporter_port", "auth_query", "auth_query_user", "auth_query_password", "autoreload",
+            "healthcheck_timeout", "healthcheck_delay", "ban_time", "tcp_keepalives_idle",
+            "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads",
+            "auth_query", "auth_query_user", "auth_query_password", "autoreload",
             "log_client_connections", "log_client_disconnections", "default_role",
             // also found in pgcat 1.x releases
             "dns_cache_enabled", "dns_max_ttl", "server_round_robin", "prepared_statements",
             "prepared_statements_cache_size", "tcp_user_timeout", "validate_config");
 
-    static final Set<String> POOL = Set.of("pool_mode", "users", "shards");
-    static final Set<String> POOL_PGCAT = Set.of(
+    static final Set<String> POOL = Set.of("pool_mode", "users", "shards",
             "query_parser_enabled", "query_parser_read_write_splitting", "primary_reads_enabled",
-            "load_balancing_mode", "default_role", "prepared_statements_cache_size", "idle_timeout",
+            "load_balancing_mode", "default_role", "read_your_writes", "read_your_writes_window_ms");
+    static final Set<String> POOL_PGCAT = Set.of(
+            "prepared_statements_cache_size", "idle_timeout",
             "server_lifetime", "sharding_function", "automatic_sharding_key", "sharding_key_regex",
             "shard_id_regex", "regex_search_limit", "cleanup_server_connections",
             "log_client_parameter_status_changes", "connect_timeout", "plugins",

@@ -178,12 +178,22 @@ final class ConfigReader {
         Long maxPacketSize = integer(g, p, "max_packet_size", General.DEFAULT_MAX_PACKET_SIZE, 64,
                 General.DEFAULT_MAX_PACKET_SIZE);
         defaultAuthType = choice(g, p, "auth_type", AuthType.values(), AuthType::configName, AuthType.SCRAM_SHA_256);
+        List<String> statsUsers = stringList(g, p, "stats_users");
+        Boolean prometheus = bool(g, p, "enable_prometheus_exporter", false);
+        Long prometheusPort = integer(g, p, "prometheus_exporter_port", General.DEFAULT_PROMETHEUS_EXPORTER_PORT, 1,
+                65535);
+        if (prometheus != null && prometheus && prometheusPort != null && port != null
+                && prometheusPort.longValue() == port.longValue()) {
+            problem(p.child("prometheus_exporter_port"), "must differ from port (" + port + ")");
+        }
+        Duration shutdownTimeout = duration(g, p, "shutdown_timeout", General.DEFAULT_SHUTDOWN_TIMEOUT.toMillis());
         if (problems.size() > before) {
             return null;
         }
         return new General(host, port.intValue(), adminUsername, adminPassword, connectTimeout, idleTimeout,
                 serverLifetime, queryWaitTimeout, maxClientConn.intValue(), defaultAuthType, clientLoginTimeout,
-                idleInTransaction, maxPacketSize.intValue());
+                idleInTransaction, maxPacketSize.intValue(), statsUsers, prometheus, prometheusPort.intValue(),
+                shutdownTimeout);
     }
 
     private Map<String, PoolConfig> readPools(JsonNode node, KeyPath p) {
@@ -215,10 +225,31 @@ final class ConfigReader {
         PoolMode mode = choice(t, p, "pool_mode", PoolMode.values(), PoolMode::configName, PoolMode.TRANSACTION);
         Map<String, UserConfig> users = readUsers(t.get("users"), p.child("users"), mode);
         ShardConfig shard = readShards(t.get("shards"), p.child("shards"));
-        if (problems.size() > before || mode == null || users == null || shard == null) {
+        Routing routing = readRouting(t, p);
+        if (problems.size() > before || mode == null || users == null || shard == null || routing == null) {
             return null;
         }
-        return new PoolConfig(name, mode, users, List.of(shard));
+        return new PoolConfig(name, mode, users, List.of(shard), routing);
+    }
+
+    /** The pool's routing keys, pgcat's names; absent keys take {@link Routing#defaults()}. */
+    private Routing readRouting(ObjectNode t, KeyPath p) {
+        Routing d = Routing.defaults();
+        Boolean parser = bool(t, p, "query_parser_enabled", d.queryParserEnabled());
+        Boolean split = bool(t, p, "query_parser_read_write_splitting", d.readWriteSplitting());
+        Boolean primaryReads = bool(t, p, "primary_reads_enabled", d.primaryReadsEnabled());
+        Routing.DefaultRole role = choice(t, p, "default_role", Routing.DefaultRole.values(),
+                Routing.DefaultRole::configName, d.defaultRole());
+        Routing.LoadBalancingMode lb = choice(t, p, "load_balancing_mode", Routing.LoadBalancingMode.values(),
+                Routing.LoadBalancingMode::configName, d.loadBalancingMode());
+        Routing.ReadYourWrites ryw = choice(t, p, "read_your_writes", Routing.ReadYourWrites.values(),
+                Routing.ReadYourWrites::configName, d.readYourWrites());
+        Duration window = duration(t, p, "read_your_writes_window_ms", d.readYourWritesWindow().toMillis());
+        if (parser == null || split == null || primaryReads == null || role == null || lb == null || ryw == null
+                || window == null) {
+            return null;
+        }
+        return new Routing(parser, split, primaryReads, role, lb, ryw, window);
     }
 
     private Map<String, UserConfig> readUsers(JsonNode node, KeyPath p, PoolMode poolMode) {

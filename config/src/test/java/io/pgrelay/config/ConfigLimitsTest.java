@@ -34,4 +34,23 @@ class ConfigLimitsTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("t.toml:2: general.max_packet_size: must be between 64 and 1073741824, got 10");
     }
+
+    @Test
+    void routingKeys() throws ConfigException {
+        String pool = POOL.replace("[pools.app]\n", "[pools.app]\nquery_parser_read_write_splitting = false\n"
+                + "primary_reads_enabled = false\ndefault_role = \"primary\"\nload_balancing_mode = \"round_robin\"\n"
+                + "read_your_writes = \"window\"\nread_your_writes_window_ms = 2500\n");
+        Routing r = ConfigLoader.parse("[general]" + pool, "t.toml").pools().get("app").routing();
+        assertThat(r).isEqualTo(new Routing(true, false, false, Routing.DefaultRole.PRIMARY,
+                Routing.LoadBalancingMode.ROUND_ROBIN, Routing.ReadYourWrites.WINDOW, Duration.ofMillis(2500)));
+    }
+
+    @Test
+    void unknownLoadBalancingModeListsTheChoices() {
+        assertThatThrownBy(() -> ConfigLoader.parse("[general]" + POOL.replace("[pools.app]\n",
+                "[pools.app]\nload_balancing_mode = \"fastest\"\n"), "t.toml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("pools.app.load_balancing_mode")
+                .hasMessageContaining("round_robin");
+    }
 }

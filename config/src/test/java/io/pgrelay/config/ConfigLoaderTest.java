@@ -29,7 +29,8 @@ class ConfigLoaderTest {
         assertThat(config.source()).isEqualTo(file.toString());
         assertThat(config.general()).isEqualTo(new General("0.0.0.0", 6432, "admin", "admin",
                 Duration.ofSeconds(5), Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofMinutes(2), 1000,
-                AuthType.SCRAM_SHA_256));
+                AuthType.SCRAM_SHA_256, Duration.ofSeconds(60), Duration.ZERO, General.DEFAULT_MAX_PACKET_SIZE,
+                java.util.List.of(), true, 9930, General.DEFAULT_SHUTDOWN_TIMEOUT)); // the file enables the exporter
         assertThat(config.pools()).containsOnlyKeys("app", "my-analytics");
         assertThat(config.pools().keySet()).containsExactly("app", "my-analytics");
 
@@ -45,6 +46,8 @@ class ConfigLoaderTest {
                 new ServerConfig("127.0.0.1", 5432, Role.PRIMARY),
                 new ServerConfig("127.0.0.1", 5433, Role.REPLICA))));
 
+        assertThat(app.routing()).isEqualTo(Routing.defaults()); // the file spells out pgcat's defaults
+
         PoolConfig analytics = config.pools().get("my-analytics");
         assertThat(analytics.poolMode()).isEqualTo(PoolMode.TRANSACTION);
         assertThat(analytics.users().get("analyst").authType()).isEqualTo(AuthType.SCRAM_SHA_256);
@@ -55,11 +58,6 @@ class ConfigLoaderTest {
                 "general.healthcheck_timeout: pgcat key not supported yet, ignored",
                 "general.healthcheck_delay: pgcat key not supported yet, ignored",
                 "general.ban_time: pgcat key not supported yet, ignored",
-                "general.enable_prometheus_exporter: pgcat key not supported yet, ignored",
-                "general.prometheus_exporter_port: pgcat key not supported yet, ignored",
-                "pools.app.query_parser_enabled: pgcat key not supported yet, ignored",
-                "pools.app.load_balancing_mode: pgcat key not supported yet, ignored",
-                "pools.app.default_role: pgcat key not supported yet, ignored",
                 "pools.app.users.0.statement_timeout: pgcat key not supported yet, ignored",
                 "pools.app.shards.0.mirrors: pgcat key not supported yet, ignored");
     }

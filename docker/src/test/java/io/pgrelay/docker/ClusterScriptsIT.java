@@ -169,7 +169,8 @@ class ClusterScriptsIT {
         int port = Scripts.freePort();
         // docker/pgrelay/pgrelay.toml as compose mounts it; only the service names and ports differ here
         String shipped = Files.readString(Scripts.repoRoot().resolve("docker/pgrelay/pgrelay.toml"));
-        String toml = shipped.replace("port = 6432", "port = " + port);
+        String toml = shipped.replace("port = 6432", "port = " + port)
+                .replace("prometheus_exporter_port = 9930", "prometheus_exporter_port = " + Scripts.freePort());
         for (Node n : List.of(primary, standby1, standby2)) {
             toml = toml.replace("[\"" + n.name + "\", 5432,", "[\"127.0.0.1\", " + n.port + ",");
         }
@@ -197,8 +198,9 @@ class ClusterScriptsIT {
             p.setProperty("password", Node.APP_PASSWORD);
             try (Connection c = new org.postgresql.Driver().connect("jdbc:postgresql://127.0.0.1:" + port + "/app", p);
                  Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT inet_server_port(), pg_is_in_recovery(), count(*)"
-                         + " FROM sessions")) {
+                 // Reads may go to a standby (the image routes them); the hint asks for the primary.
+                 ResultSet rs = st.executeQuery("/* pgrelay: primary */ SELECT inet_server_port(), "
+                         + "pg_is_in_recovery(), count(*) FROM sessions")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getInt(1)).as("served by the primary").isEqualTo(primary.port);
                 assertThat(rs.getBoolean(2)).isFalse();

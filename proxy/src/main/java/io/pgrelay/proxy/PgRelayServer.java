@@ -23,6 +23,10 @@ import io.pgrelay.proxy.client.StartupNegotiator;
 import io.pgrelay.proxy.client.UserSecrets;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
+import io.pgrelay.proxy.route.PoolGroup;
+import io.pgrelay.protocol.sql.ClassifierSettings;
+import io.pgrelay.protocol.sql.FunctionCatalog;
+import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 import io.pgrelay.proxy.server.ServerTarget;
@@ -31,8 +35,10 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,17 +50,23 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** Prepared statements kept per server connection (PgBouncer's max_prepared_statements default). */
     private static final int STATEMENT_CACHE_SIZE = 200;
 
-    private final PgRelayConfig config;
+    private volatile PgRelayConfig config; // volatile, as secrets, pools and groups: RELOAD swaps them (apply)
     private final Transport transport;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ServerConnector connector;
-    private final UserSecrets secrets;
+    private volatile UserSecrets secrets;
     /** TLS contexts and GSSAPI credentials (io.pgrelay.proxy.tls). */
     private final io.pgrelay.proxy.tls.TransportSecurity security;
     private final CancelKeys cancelKeys = new CancelKeys();
     private final StatementRegistry statements = new StatementRegistry();
-    private final Map<PoolKey, Pool> pools = new LinkedHashMap<>();
+    /** The primary's pool of each (database, user); {@link #groups} adds the standbys' and routing. */
+    private volatile Map<PoolKey, Pool> pools = new LinkedHashMap<>();
+    private volatile Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
+    /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
+    private final io.pgrelay.proxy.admin.AdminConsole admin = new io.pgrelay.proxy.admin.AdminConsole(this);
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final StatementClassifier classifier;
     private final AtomicInteger clients = new AtomicInteger();
     private Channel listener;
     private ScheduledFuture<?> evictor;
@@ -68,21 +80,34 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         this.connector = new ServerConnector(transport);
         connector.useTls(security.tls(), config.security().serverTlsMode());
         this.secrets = UserSecrets.derive(config);
+        this.classifier = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         for (PoolConfig pool : config.pools().values()) {
             ServerConfig primary = primaryOf(pool);
             for (UserConfig user : pool.users().values()) {
-                ServerTarget target = new ServerTarget(primary.host(), primary.port(), pool.shards().get(0).database(),
-                        user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
-                        STATEMENT_CACHE_SIZE);
                 boolean transaction = user.poolMode() == PoolMode.TRANSACTION;
                 Pool.PoolSettings settings = new Pool.PoolSettings(user.poolSize(),
                         config.general().queryWaitTimeout(), config.general().idleTimeout(),
                         config.general().serverLifetime(), transaction ? null : RESET_QUERY, transaction,
                         user.minPoolSize(), config.general().idleClientInTransactionTimeout());
                 PoolKey key = new PoolKey(pool.name(), user.username());
-                pools.put(key, new Pool(key, target, connector, settings));
+                Pool primaryPool = new Pool(key, target(pool, user, primary), connector, settings);
+                List<Pool> standbyPools = new ArrayList<>();
+                for (ServerConfig s : pool.shards().get(0).servers()) {
+                    if (s.role() == Role.REPLICA) {
+                        // pool_size applies per server: each standby gets as many as the primary.
+                        standbyPools.add(new Pool(key, target(pool, user, s), connector, settings));
+                    }
+                }
+                pools.put(key, primaryPool);
+                groups.put(key, new PoolGroup(key, primaryPool, standbyPools, pool.routing()));
             }
         }
+    }
+
+    private ServerTarget target(PoolConfig pool, UserConfig user, ServerConfig server) {
+        return new ServerTarget(server.host(), server.port(), pool.shards().get(0).database(),
+                user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
+                STATEMENT_CACHE_SIZE);
     }
 
     static ServerConfig primaryOf(PoolConfig pool) {
@@ -126,12 +151,13 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         listener = b.bind(host, config.general().port()).sync().channel();
         evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
         log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), pools.size());
+        admin.start(workerGroup);
     }
 
     /** Once a second: close idle connections past their time, open warm ones up to min_pool_size. */
     private void maintainPools() {
         long now = System.nanoTime();
-        for (Pool p : pools.values()) {
+        for (Pool p : allPools()) {
             p.evict(now);
             p.ensureMinimum(workerGroup, now);
         }
@@ -160,6 +186,25 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
      */
     public void reloadTls() throws Exception {
         security.reloadTls();
+    }
+
+    /** Every pool: the primary's and the standbys' of every (database, user). */
+    public List<Pool> allPools() {
+        List<Pool> all = new ArrayList<>();
+        for (PoolGroup g : groups.values()) {
+            all.addAll(g.all());
+        }
+        return all;
+    }
+
+    @Override
+    public PoolGroup group(String database, String user) {
+        return groups.get(new PoolKey(database, user));
+    }
+
+    @Override
+    public StatementClassifier classifier() {
+        return classifier;
     }
 
     public Collection<Pool> pools() {
@@ -211,6 +256,45 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     }
 
     @Override
+    public io.pgrelay.proxy.admin.AdminConsole admin() {
+        return admin;
+    }
+
+    @Override
+    public io.pgrelay.proxy.metrics.ClientTraffic traffic(String database, String user) {
+        return admin.metrics().traffic(database, user).newClient();
+    }
+
+    /** Every (database, user)'s pool group. */
+    public Map<PoolKey, PoolGroup> groups() {
+        return groups;
+    }
+
+    /**
+     * RELOAD (io.pgrelay.proxy.admin.Reloader built the pools): new logins see the new config, passwords and
+     * pools; sessions already open keep the pool group they have.
+     */
+    public synchronized void apply(PgRelayConfig newConfig, UserSecrets newSecrets,
+                                   Map<PoolKey, PoolGroup> newGroups) {
+        Map<PoolKey, Pool> primaries = new LinkedHashMap<>();
+        for (Map.Entry<PoolKey, PoolGroup> e : newGroups.entrySet()) {
+            primaries.put(e.getKey(), e.getValue().primary());
+        }
+        this.secrets = newSecrets;
+        this.groups = new LinkedHashMap<>(newGroups);
+        this.pools = primaries;
+        this.config = newConfig;
+    }
+
+    /** Graceful shutdown, first step: no new client connections. */
+    public void stopAccepting() {
+        Channel l = listener;
+        if (l != null) {
+            l.close().syncUninterruptibly();
+        }
+    }
+
+    @Override
     public int maxClientConn() {
         return config.general().maxClientConn();
     }
@@ -219,13 +303,17 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** Stops listening, closes every client and server connection, stops the event loops. */
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        admin.close();
         if (evictor != null) {
             evictor.cancel(false);
         }
         if (listener != null) {
             listener.close().syncUninterruptibly();
         }
-        for (Pool p : pools.values()) {
+        for (Pool p : allPools()) {
             p.close();
         }
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

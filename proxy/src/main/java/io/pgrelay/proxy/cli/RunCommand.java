@@ -2,17 +2,27 @@ package io.pgrelay.proxy.cli;
 
 import io.pgrelay.config.PgRelayConfig;
 import io.pgrelay.proxy.PgRelayServer;
+import io.pgrelay.proxy.admin.AdminConsole;
+import io.pgrelay.proxy.admin.Reloader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code pgrelay run}: serve a config until SIGINT/SIGTERM. */
+/**
+ * {@code pgrelay run}: serve a config until told to stop. SIGHUP reloads the config file (as RELOAD does);
+ * SIGTERM and SIGINT stop gracefully (as SHUTDOWN: transactions in flight get up to shutdown_timeout) and the
+ * process exits 0; a second SIGTERM/SIGINT closes at once. The admin console's SHUTDOWN ends the process too.
+ */
 final class RunCommand {
+    private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
     static final String USAGE = String.join("\n",
             "usage: pgrelay run [--config FILE]",
             "",
-            "Runs the proxy until SIGINT or SIGTERM.",
+            "Runs the proxy. SIGHUP reloads the config file; SIGTERM or SIGINT stops it gracefully",
+            "(transactions in flight get up to shutdown_timeout to finish).",
             "",
             "  --config FILE   the config file (default: ./pgrelay.toml)");
 
@@ -20,7 +30,8 @@ final class RunCommand {
     }
 
     static int run(CommandLine cl, PrintStream out, PrintStream err) {
-        PgRelayConfig config = CheckCommand.load(Path.of(cl.get("--config", "pgrelay.toml")), err);
+        Path file = Path.of(cl.get("--config", "pgrelay.toml"));
+        PgRelayConfig config = CheckCommand.load(file, err);
         if (config == null) {
             return 1;
         }
@@ -31,11 +42,47 @@ final class RunCommand {
             err.println("pgrelay: could not start: " + e.getMessage());
             return 1;
         }
-        awaitSignal(server::close);
+        CountDownLatch stopped = new CountDownLatch(1);
+        AdminConsole console = server.admin();
+        console.onStopped(stopped::countDown);
+        boolean signals = handle("TERM", () -> console.shutdown(false))
+                & handle("INT", () -> console.shutdown(false))
+                & handle("HUP", () -> reload(console));
+        if (!signals) {
+            // Without signal handlers (a JVM without sun.misc.Signal): stop in a shutdown hook, at once.
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pgrelay-shutdown-hook"));
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return 0;
     }
 
-    /** Blocks until the JVM is asked to stop, running {@code onStop} in the shutdown hook. */
+    private static void reload(AdminConsole console) {
+        log.info("SIGHUP: reloading the config");
+        Reloader.Outcome outcome = console.reload();
+        if (!outcome.ok()) {
+            log.warn("SIGHUP: {}", outcome.error().replace('\n', ' '));
+        }
+    }
+
+    /** Installs a handler for a signal; runs it on a thread of its own. False when signals cannot be handled. */
+    private static boolean handle(String signal, Runnable action) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+                Thread t = new Thread(action, "pgrelay-SIG" + signal);
+                t.start();
+            });
+            return true;
+        } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
+            log.warn("cannot handle SIG{}: {}", signal, e.toString());
+            return false;
+        }
+    }
+
+    /** Blocks until the JVM is asked to stop, running {@code onStop} in the shutdown hook (the demo command). */
     static void awaitSignal(Runnable onStop) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -41,6 +41,15 @@ public final class CancelKeys {
         return e.session();
     }
 
+    /** The logged-in sessions (SHOW CLIENTS, KILL_CLIENT). */
+    public java.util.List<ClientSession> sessions() {
+        java.util.List<ClientSession> out = new java.util.ArrayList<>(byProcessId.size());
+        for (Entry e : byProcessId.values()) {
+            out.add(e.session());
+        }
+        return out;
+    }
+
     public int size() {
         return byProcessId.size();
     }

@@ -24,7 +24,6 @@ import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.ReadyForQuery;
 import io.pgrelay.protocol.message.StartupMessage;
 import io.pgrelay.proxy.PgRelayException;
-import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.server.ServerConnection;
 import io.pgrelay.proxy.server.ServerLink;
 import org.slf4j.Logger;
@@ -63,11 +62,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private String database;
     private String userName;
     private UserConfig user;
-    private Pool pool;
     private StartupParameters settings;
     private ClientAuthenticator authenticator;
     private BackendKeyData cancelKey;
     private Relay relay;
+    /** Set when the client asked for the admin console (databases pgbouncer / pgrelay). */
+    private io.pgrelay.proxy.admin.AdminConsole console;
+    private final long connectedAt = System.currentTimeMillis();
 
     public ClientSession(ProxyServices services) {
         this.services = services;
@@ -162,19 +163,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (database == null || database.isEmpty()) {
             database = userName;
         }
-        PoolConfig poolConfig = services.config().pools().get(database);
-        if (poolConfig == null) {
+        console = io.pgrelay.proxy.admin.AdminConsole.isConsole(database) ? services.admin() : null;
+        PoolConfig poolConfig = console != null ? null : services.config().pools().get(database);
+        if (poolConfig == null && console == null) {
             throw new PgRelayException(ErrorResponse.fatal(SqlState.INVALID_CATALOG_NAME,
                     "database \"" + database + "\" does not exist")
                     .withHint("pgrelay serves the databases named in its [pools] config"));
         }
-        user = poolConfig.users().get(userName);
+        if (console == null && services.admin() != null && services.admin().isDisabled(database)) {
+            throw new PgRelayException(ErrorResponse.fatal("57P03", "database \"" + database
+                    + "\" does not allow connections: it is disabled (admin console DISABLE)"));
+        }
+        user = console != null ? console.consoleUser(userName) : poolConfig.users().get(userName);
         if (user == null) {
             throw new PgRelayException(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION,
                     "no such user \"" + userName + "\" for database \"" + database + "\" in pgrelay's config"));
         }
         settings = StartupParameters.from(m.parameters());
-        pool = services.pool(database, userName);
 
         List<String> unknownOptions = new ArrayList<>();
         for (String name : m.parameters().keySet()) {
@@ -189,7 +194,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         // From here on the client speaks typed messages; bytes already read move to the new decoder.
         ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(services.config().general().maxPacketSize()));
         state = State.AUTHENTICATING;
-        authenticator = new ClientAuthenticator(user, services.secrets().get(database, userName), RANDOM,
+        authenticator = new ClientAuthenticator(user, console != null ? console.consoleSecrets(userName)
+                : services.secrets().get(database, userName), RANDOM,
                 ctx.channel());
         ClientAuthenticator.Reply first = authenticator.begin();
         if (first.done()) {
@@ -227,8 +233,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void authenticated() {
         authenticator = null;
         ctx.writeAndFlush(Authentication.AuthenticationOk.INSTANCE.encode(ctx.alloc()));
+        if (console != null) { // the admin console takes the client over, with its place in max_client_conn
+            if (authTimeout != null) {
+                authTimeout.cancel(false);
+            }
+            state = State.CLOSED;
+            counted = false;
+            console.attach(ctx, userName, settings.settings(), services);
+            return;
+        }
         state = State.CONNECTING;
-        relay = new Relay(ctx, this, pool, services.statements(), new SettingsSync(settings.settings()));
+        relay = new Relay(ctx, this, services.group(database, userName), services.statements(),
+                new SettingsSync(settings.settings()), services.classifier());
+        relay.traffic = services.traffic(database, userName);
         relay.login();
     }
 
@@ -319,6 +336,57 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             relay.close();
         }
         ctx.fireChannelInactive();
+    }
+
+    // ---- for the admin console (SHOW CLIENTS, KILL_CLIENT) -------------------------------------------------
+
+    public String database() {
+        return database;
+    }
+
+    public String userName() {
+        return userName;
+    }
+
+    public long connectedAtMillis() {
+        return connectedAt;
+    }
+
+    /** The client's id: its cancel key's process id (0 before login completes). */
+    public int id() {
+        BackendKeyData k = cancelKey;
+        return k == null ? 0 : k.processId();
+    }
+
+    public io.netty.channel.Channel channel() {
+        return ctx.channel();
+    }
+
+    public String applicationName() {
+        String reported = traffic().applicationName();
+        return reported != null ? reported : settings == null ? null : settings.settings().get("application_name");
+    }
+
+    /** The server connection serving the client now, or null. */
+    public ServerConnection server() {
+        Relay r = relay;
+        return r == null ? null : r.server();
+    }
+
+    public io.pgrelay.proxy.metrics.ClientTraffic traffic() {
+        Relay r = relay;
+        return r == null ? io.pgrelay.proxy.metrics.ClientTraffic.NONE : r.traffic;
+    }
+
+    /** Named prepared statements the client has. */
+    public int preparedStatements() {
+        Relay r = relay;
+        return r == null ? 0 : r.preparedCount();
+    }
+
+    /** Sends {@code error} and closes the client (KILL, KILL_CLIENT); safe from any thread. */
+    public void terminate(ErrorResponse error) {
+        ctx.executor().execute(() -> fatal(error));
     }
 
     private String remote() {

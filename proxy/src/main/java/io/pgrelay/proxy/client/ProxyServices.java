@@ -2,6 +2,8 @@ package io.pgrelay.proxy.client;
 
 import io.pgrelay.config.PgRelayConfig;
 import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.route.PoolGroup;
+import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 
@@ -10,6 +12,12 @@ public interface ProxyServices {
     PgRelayConfig config();
 
     Pool pool(String database, String user);
+
+    /** The primary's and the standbys' pools of a (database, user), with its routing. */
+    PoolGroup group(String database, String user);
+
+    /** The statement classifier shared by all sessions. */
+    StatementClassifier classifier();
 
     UserSecrets secrets();
 
@@ -26,4 +34,14 @@ public interface ProxyServices {
     void clientClosed();
 
     int maxClientConn();
+
+    /** The admin console, metrics and lifecycle (io.pgrelay.proxy.admin); null when there is none. */
+    default io.pgrelay.proxy.admin.AdminConsole admin() {
+        return null;
+    }
+
+    /** The counters a new client of pool (database, user) feeds (SHOW STATS, metrics). */
+    default io.pgrelay.proxy.metrics.ClientTraffic traffic(String database, String user) {
+        return io.pgrelay.proxy.metrics.ClientTraffic.NONE;
+    }
 }

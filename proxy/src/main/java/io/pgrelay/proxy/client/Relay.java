@@ -11,7 +11,16 @@ import io.pgrelay.protocol.SqlState;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.ReadyForQuery;
+import io.netty.buffer.Unpooled;
+import io.pgrelay.protocol.message.CommandComplete;
+import io.pgrelay.protocol.sql.Classification;
+import io.pgrelay.protocol.sql.Command;
+import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.route.PoolGroup;
+import io.pgrelay.proxy.route.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.pgrelay.proxy.prepared.Rewrites;
 import io.pgrelay.proxy.prepared.ServerStatements;
 import io.pgrelay.proxy.prepared.StatementRegistry;
@@ -33,6 +42,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Runs on the client's event loop; server callbacks hop onto it when the connection lives on another loop.
  */
 final class Relay implements ServerLink, ResponseTracker.Sink {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /** What the client session does for the relay. */
     interface Owner {
         /** The first server connection is linked and synced: finish the login with these parameters. */
@@ -47,8 +57,15 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     private final ChannelHandlerContext ctx;
     private final Owner owner;
-    private final Pool pool;
+    private final PoolGroup group;
     private final boolean transactionMode;
+    /** Transaction mode only: where each unit of work goes. */
+    private final Router router;
+    private final StatementClassifier classifier;
+    /** The pool the linked (or coming) server connection belongs to. */
+    private Pool current;
+    /** The linked connection serves a unit of work routed to the primary: read-your-writes counts it as a write. */
+    private boolean routedToPrimary;
     private final StatementRegistry registry;
     private final SettingsSync settings;
     private final ResponseTracker tracker = new ResponseTracker();
@@ -67,11 +84,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private boolean closed;
     private byte status = ReadyForQuery.IDLE;
 
-    Relay(ChannelHandlerContext ctx, Owner owner, Pool pool, StatementRegistry registry, SettingsSync settings) {
+    Relay(ChannelHandlerContext ctx, Owner owner, PoolGroup group, StatementRegistry registry,
+          SettingsSync settings, StatementClassifier classifier) {
         this.ctx = ctx;
         this.owner = owner;
-        this.pool = pool;
-        this.transactionMode = pool.settings().transactionMode();
+        this.group = group;
+        this.transactionMode = group.primary().settings().transactionMode();
+        this.router = transactionMode ? new Router(group.routing()) : null;
+        this.classifier = classifier;
         this.registry = registry;
         this.settings = settings;
     }
@@ -85,11 +105,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** Login: take a connection, apply the client's settings, learn the parameters to report. */
     void login() {
-        acquire();
+        acquire(Router.Target.PRIMARY);
     }
 
-    private void acquire() {
+    private void acquire(Router.Target target) {
+        Pool pool = target == Router.Target.STANDBY ? group.forRead() : group.primary();
         waitingForServer = true;
+        traffic.waiting();
+        current = pool;
         ctx.channel().config().setAutoRead(false); // hold the client until a server is there
         acquiring = pool.acquire(ctx.channel().eventLoop());
         acquiring.addListener(f -> {
@@ -99,6 +122,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             }
             if (!f.isSuccess()) {
                 waitingForServer = false;
+                if (!closed && pool != group.primary() && loggedIn) {
+                    // A read that found no standby connection runs on the primary rather than failing.
+                    log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
+                            pool.key(), pool.target().address(), f.cause().getMessage());
+                    acquire(Router.Target.PRIMARY);
+                    return;
+                }
                 if (!closed) {
                     owner.fail(ClientSession.fatalFor(f.cause()));
                 }
@@ -117,6 +147,12 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private void sync(ServerConnection conn) {
         String sql = settings.sql(conn.parameters(), conn.appliedSettings());
         EventLoop serverLoop = conn.channel().eventLoop();
+        if (sql.isEmpty() && serverLoop.inEventLoop()) {
+            // The common case, a connection on this client's own loop that already matches: no task hops.
+            conn.link(this);
+            synced(conn, serverLoop.newSucceededFuture(conn.parameters()));
+            return;
+        }
         serverLoop.execute(() -> {
             Future<Map<String, String>> setup = sql.isEmpty()
                     ? serverLoop.newSucceededFuture(conn.parameters())
@@ -125,13 +161,18 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 if (s.isSuccess()) {
                     conn.link(this);
                 }
-                ctx.executor().execute(() -> synced(conn, setup));
+                if (ctx.executor().inEventLoop()) {
+                    synced(conn, setup);
+                } else {
+                    ctx.executor().execute(() -> synced(conn, setup));
+                }
             });
         });
     }
 
     private void synced(ServerConnection conn, Future<Map<String, String>> setup) {
         waitingForServer = false;
+        Pool pool = current;
         if (closed) {
             pool.release(conn);
             return;
@@ -144,6 +185,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         Map<String, String> params = setup.getNow();
         settings.recordApplied(params, conn.appliedSettings());
         server = conn;
+        traffic.assigned();
         while (!localReplies.isEmpty()) {
             tracker.synthetic(localReplies.pollFirst(), this); // owed before anything the server will answer
         }
@@ -166,6 +208,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** A frame from the client (after login). */
     void clientFrame(ByteBuf frame) {
+        traffic.request(frame);
         if (idleInTransaction != null) {
             idleInTransaction.cancel(false);
             idleInTransaction = null;
@@ -176,16 +219,227 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return;
         }
         if (server == null) {
-            if (transactionMode && !waitingForServer && answeredLocally(frame)) {
+            // Only with nothing held: a local answer must not overtake replies owed for held frames.
+            if (transactionMode && !waitingForServer && held.isEmpty() && answeredLocally(frame)) {
                 return;
             }
             held.add(frame);
             if (!waitingForServer) {
-                acquire();
+                routeHeld();
             }
             return;
         }
+        if (transactionMode && tracker.isEmpty() && answeredByRouter(frame)) {
+            return;
+        }
         send(frame);
+    }
+
+    /**
+     * Transaction mode: once the held frames make a unit (a Query, or an extended batch ending in Sync or Flush),
+     * decide where it runs and take a connection there. Session mode always uses the primary.
+     */
+    private void routeHeld() {
+        ByteBuf last = held.peekLast();
+        byte type = Frames.type(last);
+        if (!transactionMode) {
+            acquire(Router.Target.PRIMARY);
+            return;
+        }
+        switch (type) {
+            case MessageType.QUERY:
+                if (held.size() == 1 && answeredByRouter(last)) {
+                    held.pollLast();
+                    return;
+                }
+                break;
+            case MessageType.SYNC:
+            case MessageType.FLUSH:
+                if (answeredHintBatch()) {
+                    return;
+                }
+                break;
+            case MessageType.PARSE:
+            case MessageType.BIND:
+            case MessageType.DESCRIBE:
+            case MessageType.EXECUTE:
+            case MessageType.CLOSE:
+                return; // wait for the rest of the batch
+            default:
+                acquire(Router.Target.PRIMARY); // function calls, copy data: nothing to judge
+                return;
+        }
+        Router.Target target = null;
+        boolean writes = false;
+        for (ByteBuf frame : held) {
+            Classification c = classify(frame);
+            if (c != null) {
+                Router.Target t = router.decide(c);
+                target = target == null ? t : Router.combine(target, t);
+                writes |= t == Router.Target.PRIMARY && !Router.isSessionCommand(statementText(frame));
+            }
+        }
+        if (target == null && onlySyncsHeld()) {
+            // A bare Sync (drivers send them) needs no server: the client is idle, so is its answer.
+            while (!held.isEmpty()) {
+                if (Frames.type(held.peekFirst()) == MessageType.SYNC) {
+                    toClient(ReadyForQuery.READY_IDLE.encode(ctx.alloc()));
+                }
+                held.pollFirst().release();
+            }
+            ctx.flush();
+            return;
+        }
+        Router.Target where = target == null ? Router.Target.PRIMARY : target;
+        // Only a unit with a statement that may write counts for read-your-writes (a SET does not).
+        routedToPrimary = writes;
+        acquire(where);
+    }
+
+    /** The start of the statement a Query or Parse frame carries, for {@link Router#isSessionCommand}. */
+    private static String statementText(ByteBuf frame) {
+        byte type = Frames.type(frame);
+        if (type == MessageType.QUERY) {
+            int len = Math.min(64, Frames.bodyLength(frame) - 1);
+            return frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Math.max(0, len),
+                    StandardCharsets.UTF_8);
+        }
+        return type == MessageType.PARSE ? Rewrites.parseQuery(frame) : "";
+    }
+
+    private boolean onlySyncsHeld() {
+        for (ByteBuf frame : held) {
+            byte type = Frames.type(frame);
+            if (type != MessageType.SYNC && type != MessageType.FLUSH) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * SET/SHOW pgrelay.role sent with the extended protocol (JDBC does so for every Statement.execute): a held batch
+     * of one Parse/Bind/Describe/Execute/Sync for it is answered here, message by message.
+     */
+    private boolean answeredHintBatch() {
+        Classification hint = null;
+        for (ByteBuf frame : held) {
+            byte type = Frames.type(frame);
+            if (type == MessageType.PARSE) {
+                Classification c = classify(frame);
+                if (hint != null || (c.command() != Command.SET_ROLE_HINT && c.command() != Command.SHOW_ROLE_HINT)) {
+                    return false;
+                }
+                hint = c;
+            } else if (type != MessageType.BIND && type != MessageType.DESCRIBE && type != MessageType.EXECUTE
+                    && type != MessageType.SYNC && type != MessageType.FLUSH) {
+                return false;
+            }
+        }
+        if (hint == null) {
+            return false;
+        }
+        boolean show = hint.command() == Command.SHOW_ROLE_HINT;
+        if (!show) {
+            router.setSessionRole(hint.hint());
+        }
+        while (!held.isEmpty()) {
+            ByteBuf frame = held.pollFirst();
+            byte type = Frames.type(frame);
+            frame.release();
+            switch (type) {
+                case MessageType.PARSE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
+                case MessageType.BIND -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.BIND_COMPLETE));
+                case MessageType.DESCRIBE -> toClient(show ? roleRowDescription()
+                        : Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA));
+                case MessageType.EXECUTE -> {
+                    if (show) {
+                        toClient(roleDataRow());
+                    }
+                    toClient(new CommandComplete(show ? "SHOW" : "SET").encode(ctx.alloc()));
+                }
+                case MessageType.SYNC -> toClient(new ReadyForQuery(status).encode(ctx.alloc()));
+                default -> {
+                }
+            }
+        }
+        ctx.flush();
+        return true;
+    }
+
+    private ByteBuf roleRowDescription() {
+        ByteBuf row = ctx.alloc().buffer();
+        int len = Frames.begin(row, MessageType.ROW_DESCRIPTION);
+        row.writeShort(1);
+        Frames.writeCString(row, "pgrelay.role");
+        row.writeInt(0).writeShort(0).writeInt(25).writeShort(-1).writeInt(-1).writeShort(0); // one text column
+        Frames.finish(row, len);
+        return row;
+    }
+
+    private ByteBuf roleDataRow() {
+        ByteBuf data = ctx.alloc().buffer();
+        int len = Frames.begin(data, MessageType.DATA_ROW);
+        byte[] value = router.sessionRole().name().toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8);
+        data.writeShort(1).writeInt(value.length).writeBytes(value);
+        Frames.finish(data, len);
+        return data;
+    }
+
+    /** The classification of the statement a frame carries or names; null for frames without one. */
+    private Classification classify(ByteBuf frame) {
+        switch (Frames.type(frame)) {
+            case MessageType.QUERY:
+                return classifier.classify(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
+                        Frames.bodyLength(frame) - 1);
+            case MessageType.PARSE:
+                return classifier.classify(Rewrites.parseQuery(frame));
+            case MessageType.BIND: {
+                ClientStatement s = statementOf(Rewrites.bindStatement(frame));
+                return s == null ? null : classifyDefinition(s);
+            }
+            case MessageType.DESCRIBE: {
+                ClientStatement s = Rewrites.target(frame) == 'S' ? statementOf(Rewrites.targetName(frame)) : null;
+                return s == null ? null : classifyDefinition(s);
+            }
+            default:
+                return null;
+        }
+    }
+
+    private Classification classifyDefinition(ClientStatement s) {
+        byte[] def = s.definition();
+        int end = 0;
+        while (end < def.length && def[end] != 0) {
+            end++;
+        }
+        return classifier.classify(Unpooled.wrappedBuffer(def), 0, end);
+    }
+
+    /**
+     * SET pgrelay.role, pgcat's SET SERVER ROLE and SHOW pgrelay.role are pgrelay's own: answered here, the
+     * server never sees them. Only between answers (nothing owed), so the reply lands in order.
+     */
+    private boolean answeredByRouter(ByteBuf frame) {
+        if (Frames.type(frame) != MessageType.QUERY) {
+            return false;
+        }
+        Classification c = classify(frame);
+        if (c.command() == Command.SET_ROLE_HINT) {
+            router.setSessionRole(c.hint());
+            frame.release();
+            toClient(new CommandComplete("SET").encode(ctx.alloc()));
+        } else if (c.command() == Command.SHOW_ROLE_HINT) {
+            frame.release();
+            toClient(roleRowDescription());
+            toClient(roleDataRow());
+            toClient(new CommandComplete("SHOW").encode(ctx.alloc()));
+        } else {
+            return false;
+        }
+        toClient(new ReadyForQuery(status).encode(ctx.alloc()));
+        ctx.flush();
+        return true;
     }
 
     /**
@@ -303,6 +557,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
         ClientStatement s = record(frame);
         ServerStatements onServer = server.statements();
+        traffic.prepared(onServer.contains(s.serverName()));
         if (onServer.contains(s.serverName())) {
             tracker.synthetic(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE), this);
         } else {
@@ -315,6 +570,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** Before a Bind or Describe: a connection that never saw the statement gets its Parse first. */
     private void ensurePrepared(ClientStatement s) {
         ServerStatements onServer = server.statements();
+        traffic.prepared(onServer.contains(s.serverName()));
         if (!onServer.contains(s.serverName())) {
             closeEvicted(onServer.add(s.serverName()));
             write(Rewrites.parse(ctx.alloc(), s.serverName(), s.definition()));
@@ -335,6 +591,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     }
 
     private void write(ByteBuf frame) {
+        if (Frames.type(frame) == MessageType.PARSE) {
+            traffic.serverParse();
+        }
         server.channel().write(frame, server.channel().voidPromise());
     }
 
@@ -417,7 +676,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** A client inside a transaction holds a server connection; idle there too long, it loses both. */
     private void watchIdleInTransaction() {
-        long ms = pool.settings().idleInTransactionTimeout().toMillis();
+        long ms = group.primary().settings().idleInTransactionTimeout().toMillis();
         if (ms <= 0 || idleInTransaction != null) {
             return;
         }
@@ -465,6 +724,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     @Override
     public void toClient(ByteBuf frame) {
+        traffic.response(frame);
         ctx.write(frame, ctx.voidPromise());
     }
 
@@ -487,7 +747,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         ServerConnection conn = server;
         server = null;
         ctx.flush();
-        pool.release(conn);
+        if (routedToPrimary && router != null) {
+            router.wrote(System.nanoTime()); // read-your-writes: anything routed to the primary may have written
+        }
+        routedToPrimary = false;
+        current.release(conn);
     }
 
     // ---- the end ----------------------------------------------------------------------------------------
@@ -511,8 +775,16 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         ServerConnection conn = server;
         if (conn != null) {
             server = null;
-            pool.release(conn);
+            current.release(conn);
         }
+    }
+
+    /** SHOW STATS / metrics counters of this client (set by the session before login). */
+    io.pgrelay.proxy.metrics.ClientTraffic traffic = io.pgrelay.proxy.metrics.ClientTraffic.NONE;
+
+    /** The client's named prepared statements (SHOW CLIENTS, SHOW PREPARED). */
+    int preparedCount() {
+        return statements.size();
     }
 
     /** A CancelRequest named this client: cancel on the server only if a query is running there. */

@@ -38,15 +38,19 @@ public final class Pool {
     private static final long WARM_UP_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final PoolKey key;
-    private final ServerTarget target;
+    private volatile ServerTarget target; // RELOAD may change target and settings (reconfigure)
     private final ServerConnector connector;
-    private final PoolSettings settings;
+    private volatile PoolSettings settings;
 
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final Set<ServerConnection> open = Collections.newSetFromMap(new IdentityHashMap<>());
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int opening;
     private boolean closed;
+    /** PAUSE: clients queue for a connection until RESUME. */
+    private boolean paused;
+    /** RECONNECT / a reload that moved the pool: connections created before this are closed, not reused. */
+    private long reconnectBeforeNanos = Long.MIN_VALUE;
     /** After a failed warm-up connection, no new attempt before this time (a down server is not hammered). */
     private long nextWarmUpNanos;
 
@@ -76,6 +80,10 @@ public final class Pool {
         synchronized (this) {
             if (closed) {
                 promise.setFailure(shuttingDown());
+                return promise;
+            }
+            if (paused) {
+                enqueue(promise, loop);
                 return promise;
             }
             conn = pollIdle(loop);
@@ -221,7 +229,7 @@ public final class Pool {
 
     private void returnIdle(ServerConnection conn) {
         long now = System.nanoTime();
-        if (expired(settings.serverLifetime(), now - conn.createdNanos())) {
+        if (expired(settings.serverLifetime(), now - conn.createdNanos()) || isStale(conn)) {
             log.debug("pool {}: server connection {} reached server_lifetime", key, conn.id());
             conn.close();
             return;
@@ -232,7 +240,7 @@ public final class Pool {
                 if (closed || !conn.channel().isActive()) {
                     break;
                 }
-                w = waiters.pollFirst();
+                w = paused ? null : waiters.pollFirst();
                 if (w == null) {
                     conn.markIdle(now);
                     idle.addFirst(conn); // LIFO: the warmest connection goes out next
@@ -260,7 +268,7 @@ public final class Pool {
         while (true) {
             Waiter w;
             synchronized (this) {
-                if (closed || waiters.isEmpty() || open.size() + opening >= settings.poolSize()) {
+                if (closed || paused || waiters.isEmpty() || open.size() + opening >= settings.poolSize()) {
                     return;
                 }
                 w = waiters.pollFirst();
@@ -303,11 +311,13 @@ public final class Pool {
     /** Closes idle connections past idle_timeout (keeping min_pool_size open) or server_lifetime. */
     public void evict(long nowNanos) {
         synchronized (this) {
+            int excess = open.size() - settings.poolSize(); // pool_size lowered by a reload
             for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
                 ServerConnection c = it.next();
                 boolean aboveMinimum = open.size() > settings.minPoolSize();
                 if ((aboveMinimum && expired(settings.idleTimeout(), nowNanos - c.idleSinceNanos()))
-                        || expired(settings.serverLifetime(), nowNanos - c.createdNanos())) {
+                        || expired(settings.serverLifetime(), nowNanos - c.createdNanos())
+                        || excess-- > 0 || isStale(c)) {
                     it.remove();
                     c.channel().close();
                 }
@@ -331,6 +341,85 @@ public final class Pool {
             w.cancelTimeout();
             w.promise.tryFailure(shuttingDown());
         }
+    }
+
+    // ---- admin console and reload (io.pgrelay.proxy.admin) ----------------------------------------------------
+
+    /** PAUSE: connections are no longer handed out; clients asking for one wait until {@link #resume}. */
+    public synchronized void pause() {
+        paused = true;
+    }
+
+    public synchronized boolean isPaused() {
+        return paused;
+    }
+
+    /** RESUME: waiting clients get idle connections, then new ones as pool_size allows. */
+    public void resume() {
+        synchronized (this) {
+            paused = false;
+        }
+        while (true) {
+            ServerConnection c;
+            synchronized (this) {
+                if (waiters.isEmpty()) {
+                    break;
+                }
+                c = pollIdle(null);
+            }
+            if (c == null) {
+                break;
+            }
+            returnIdle(c);
+        }
+        serveWaiters();
+    }
+
+    /** RECONNECT: idle connections close now, busy ones when their client gives them back. */
+    public void reconnect() {
+        synchronized (this) {
+            reconnectBeforeNanos = System.nanoTime();
+        }
+        evict(System.nanoTime());
+    }
+
+    /** Connections that RECONNECT (or a reload that moved the pool) marked for closing and that are still open. */
+    public synchronized int staleCount() {
+        int n = 0;
+        for (ServerConnection c : open) {
+            if (isStale(c)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private boolean isStale(ServerConnection c) {
+        return c.createdNanos() - reconnectBeforeNanos < 0 && reconnectBeforeNanos != Long.MIN_VALUE;
+    }
+
+    /**
+     * RELOAD: new settings take effect at once (a larger pool serves waiting clients, a smaller one shrinks as
+     * connections come back); a new target drains the connections to the old one.
+     */
+    public void reconfigure(ServerTarget newTarget, PoolSettings newSettings) {
+        ServerTarget old = target;
+        boolean moved = !(newTarget.host().equals(old.host()) && newTarget.port() == old.port()
+                && newTarget.database().equals(old.database()) && newTarget.user().equals(old.user())
+                && java.util.Objects.equals(newTarget.password(), old.password()));
+        synchronized (this) {
+            settings = newSettings;
+            target = newTarget;
+        }
+        if (moved) {
+            reconnect();
+        }
+        serveWaiters();
+    }
+
+    /** The open connections (idle, linked or being reset), for SHOW SERVERS. */
+    public synchronized List<ServerConnection> connections() {
+        return new ArrayList<>(open);
     }
 
     /** A limit of 0 means none. */

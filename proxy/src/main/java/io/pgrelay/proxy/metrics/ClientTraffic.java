@@ -1,0 +1,137 @@
+package io.pgrelay.proxy.metrics;
+
+import io.netty.buffer.ByteBuf;
+import io.pgrelay.protocol.Frames;
+import io.pgrelay.protocol.MessageType;
+import io.pgrelay.protocol.message.ReadyForQuery;
+
+/**
+ * One client's clocks and counters, fed by the relay with the frames it passes: requests start the query (and the
+ * transaction) clock, ReadyForQuery stops them. Used on the client's event loop only.
+ */
+public final class ClientTraffic {
+    /** Counts nothing. */
+    public static final ClientTraffic NONE = new ClientTraffic(TrafficStats.NONE);
+
+    private final TrafficStats stats;
+    private long queryStart;
+    private long xactStart;
+    private volatile long waitStart; // read by the admin console
+    private volatile long lastRequest;
+    private volatile String applicationName;
+
+    ClientTraffic(TrafficStats stats) {
+        this.stats = stats;
+    }
+
+    public TrafficStats stats() {
+        return stats;
+    }
+
+    /** A frame from the client, before it is forwarded (its bytes are still readable). */
+    public void request(ByteBuf frame) {
+        stats.received.add(frame.readableBytes());
+        byte type = Frames.type(frame);
+        switch (type) {
+            case MessageType.PARSE -> stats.clientParses.increment();
+            case MessageType.BIND -> stats.binds.increment();
+            case MessageType.TERMINATE -> {
+                return;
+            }
+            default -> {
+            }
+        }
+        if (queryStart == 0) {
+            queryStart = System.nanoTime();
+            lastRequest = queryStart;
+            if (xactStart == 0) {
+                xactStart = queryStart;
+            }
+        }
+    }
+
+    /** A frame to the client, before it is written: bytes, errors, and the end of a query at ReadyForQuery. */
+    public void response(ByteBuf frame) {
+        stats.sent.add(frame.readableBytes());
+        byte type = Frames.type(frame);
+        if (type == MessageType.READY_FOR_QUERY) {
+            ready(ReadyForQuery.statusOf(frame));
+        } else if (type == MessageType.ERROR_RESPONSE) {
+            stats.error(sqlStateClass(frame));
+        } else if (type == MessageType.PARAMETER_STATUS) {
+            io.pgrelay.protocol.message.ParameterStatus ps = io.pgrelay.protocol.message.ParameterStatus.decode(frame);
+            if (ps.name().equals("application_name")) {
+                applicationName = ps.value();
+            }
+        }
+    }
+
+    private void ready(byte status) {
+        long now = System.nanoTime();
+        if (queryStart != 0) {
+            stats.queryDone(now - queryStart);
+            queryStart = 0;
+        }
+        if (status == ReadyForQuery.IDLE && xactStart != 0) {
+            stats.xactDone(now - xactStart);
+            xactStart = 0;
+        }
+    }
+
+    /** The client started waiting for a server connection. */
+    public void waiting() {
+        waitStart = System.nanoTime();
+    }
+
+    /** A server connection was assigned to the client (wait time since {@link #waiting}). */
+    public void assigned() {
+        stats.assigned(waitStart == 0 ? 0 : System.nanoTime() - waitStart);
+        waitStart = 0;
+    }
+
+    /** application_name as the server last reported it to the client; null before any report. */
+    public String applicationName() {
+        return applicationName;
+    }
+
+    /** When the client's last query started (System.nanoTime), or 0. */
+    public long lastRequestNanos() {
+        return lastRequest;
+    }
+
+    /** Since when the client waits for a server (System.nanoTime), or 0. */
+    public long waitingSince() {
+        return waitStart;
+    }
+
+    /** A Parse went to the server. */
+    public void serverParse() {
+        stats.serverParses.increment();
+    }
+
+    /** A Bind or Describe of a prepared statement: was it already prepared on the server connection? */
+    public void prepared(boolean hit) {
+        (hit ? stats.preparedHits : stats.preparedMisses).increment();
+    }
+
+    /** The 'C' field of an ErrorResponse, cut to its class; "??" when it has none. */
+    static String sqlStateClass(ByteBuf frame) {
+        int i = frame.readerIndex() + Frames.HEADER_LENGTH;
+        int end = frame.writerIndex();
+        while (i < end) {
+            byte code = frame.getByte(i++);
+            if (code == 0) {
+                break;
+            }
+            int nul = frame.indexOf(i, end, (byte) 0);
+            if (nul < 0) {
+                break;
+            }
+            if (code == 'C' && nul - i >= 2) {
+                return "" + (char) frame.getByte(i) + (char) frame.getByte(i + 1);
+            }
+            i = nul + 1;
+        }
+        return "??";
+    }
+}

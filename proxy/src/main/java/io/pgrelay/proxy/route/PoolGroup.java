@@ -1,0 +1,95 @@
+package io.pgrelay.proxy.route;
+
+import io.pgrelay.config.Routing;
+import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.pool.PoolKey;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The pools of one (database, user): one on the primary, one on each standby, and how reads are spread over them.
+ */
+public final class PoolGroup {
+    private final PoolKey key;
+    private final Pool primary;
+    private final List<Pool> standbys;
+    private final Routing routing;
+    private final List<Pool> readers;
+    private final AtomicInteger next = new AtomicInteger();
+
+    public PoolGroup(PoolKey key, Pool primary, List<Pool> standbys, Routing routing) {
+        this.key = key;
+        this.primary = primary;
+        this.standbys = List.copyOf(standbys);
+        this.routing = routing;
+        List<Pool> r = new ArrayList<>(standbys);
+        if (routing.primaryReadsEnabled() || r.isEmpty()) {
+            r.add(primary);
+        }
+        this.readers = List.copyOf(r);
+    }
+
+    public PoolKey key() {
+        return key;
+    }
+
+    public Pool primary() {
+        return primary;
+    }
+
+    public List<Pool> standbys() {
+        return standbys;
+    }
+
+    public Routing routing() {
+        return routing;
+    }
+
+    /** Every pool of the group, primary first. */
+    public List<Pool> all() {
+        List<Pool> all = new ArrayList<>(standbys.size() + 1);
+        all.add(primary);
+        all.addAll(standbys);
+        return all;
+    }
+
+    /** A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode. */
+    public Pool forRead() {
+        int n = readers.size();
+        if (n == 1) {
+            return readers.get(0);
+        }
+        switch (routing.loadBalancingMode()) {
+            case ROUND_ROBIN:
+                return readers.get(Math.floorMod(next.getAndIncrement(), n));
+            case LOC: {
+                // Least outstanding connections: the pool with the fewest connections handed out or opening.
+                Pool best = null;
+                int bestLoad = Integer.MAX_VALUE;
+                int start = ThreadLocalRandom.current().nextInt(n); // ties go to a random one, not always the first
+                for (int i = 0; i < n; i++) {
+                    Pool p = readers.get((start + i) % n);
+                    Pool.PoolStats s = p.stats();
+                    int load = s.active() + s.opening() + s.waiting();
+                    if (load < bestLoad) {
+                        best = p;
+                        bestLoad = load;
+                    }
+                }
+                return best;
+            }
+            default:
+                return readers.get(ThreadLocalRandom.current().nextInt(n));
+        }
+    }
+
+    /** Stops all pools of the group. */
+    public void close() {
+        for (Pool p : all()) {
+            p.close();
+        }
+    }
+}

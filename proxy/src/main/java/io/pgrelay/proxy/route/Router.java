@@ -1,0 +1,103 @@
+package io.pgrelay.proxy.route;
+
+import io.pgrelay.config.Routing;
+import io.pgrelay.protocol.sql.Classification;
+import io.pgrelay.protocol.sql.Command;
+import io.pgrelay.protocol.sql.RoleHint;
+import io.pgrelay.protocol.sql.Route;
+
+/**
+ * One client's routing state and decisions: where its next unit of work (a Query, or an extended-protocol batch up
+ * to Sync) goes. Writes and anything not known to be read-only go to the primary; a unit goes to a standby only when
+ * every statement in it is a read, nothing forces the primary (hint, read-your-writes window), and the pool splits
+ * reads at all. A transaction stays on the server it started on; the relay sees to that.
+ */
+public final class Router {
+    /** Where a unit of work runs. */
+    public enum Target { PRIMARY, STANDBY }
+
+    private final Routing routing;
+    /** SET pgrelay.role / SET SERVER ROLE: NONE and AUTO both mean "classify". */
+    private RoleHint sessionRole;
+    /** SET default_transaction_read_only = on: a plain BEGIN then starts a read-only transaction. */
+    private boolean defaultReadOnly;
+    private long lastWriteNanos;
+    private boolean wroteEver;
+
+    public Router(Routing routing) {
+        this.routing = routing;
+        this.sessionRole = switch (routing.defaultRole()) {
+            case PRIMARY -> RoleHint.PRIMARY;
+            case REPLICA -> RoleHint.STANDBY;
+            default -> RoleHint.AUTO;
+        };
+    }
+
+    public RoleHint sessionRole() {
+        return sessionRole;
+    }
+
+    public void setSessionRole(RoleHint role) {
+        this.sessionRole = role == RoleHint.NONE ? RoleHint.AUTO : role;
+    }
+
+    /** The decision for one statement; batches combine theirs with {@link #combine}. */
+    public Target decide(Classification c) {
+        if (c.command() == Command.SET_DEFAULT_READ_ONLY_ON) {
+            defaultReadOnly = true;
+        } else if (c.command() == Command.SET_DEFAULT_READ_ONLY_OFF) {
+            defaultReadOnly = false;
+        }
+        // A hint in the statement's own leading comment beats the session's role.
+        RoleHint hint = c.hint() != RoleHint.NONE && c.command() != Command.SET_ROLE_HINT ? c.hint() : sessionRole;
+        if (hint == RoleHint.PRIMARY) {
+            return Target.PRIMARY;
+        }
+        if (hint == RoleHint.STANDBY) {
+            return Target.STANDBY;
+        }
+        if (!routing.queryParserEnabled() || !routing.readWriteSplitting()) {
+            return Target.PRIMARY;
+        }
+        if (inReadYourWritesWindow()) {
+            return Target.PRIMARY;
+        }
+        switch (c.command()) {
+            case BEGIN:
+                return defaultReadOnly ? Target.STANDBY : Target.PRIMARY;
+            case BEGIN_READ_ONLY:
+                return Target.STANDBY;
+            case QUERY:
+                return c.route() == Route.STANDBY ? Target.STANDBY : Target.PRIMARY;
+            default:
+                return Target.PRIMARY;
+        }
+    }
+
+    private static final java.util.regex.Pattern SESSION_COMMAND = java.util.regex.Pattern.compile(
+            "(?is)\\s*(SET|RESET|SHOW|DISCARD|DEALLOCATE)\\b.*");
+
+    /**
+     * Session commands go to the primary but write no data, so they start no read-your-writes window. Text
+     * starting with a comment or anything else counts as a possible write: the safe side.
+     */
+    public static boolean isSessionCommand(String text) {
+        return SESSION_COMMAND.matcher(text).matches();
+    }
+
+    /** A batch may run on a standby only if every statement in it may. */
+    public static Target combine(Target a, Target b) {
+        return a == Target.PRIMARY || b == Target.PRIMARY ? Target.PRIMARY : Target.STANDBY;
+    }
+
+    /** A unit of work on the primary has finished; in window mode the client's reads follow it for a while. */
+    public void wrote(long nowNanos) {
+        lastWriteNanos = nowNanos;
+        wroteEver = true;
+    }
+
+    private boolean inReadYourWritesWindow() {
+        return routing.readYourWrites() == Routing.ReadYourWrites.WINDOW && wroteEver
+                && System.nanoTime() - lastWriteNanos < routing.readYourWritesWindow().toNanos();
+    }
+}

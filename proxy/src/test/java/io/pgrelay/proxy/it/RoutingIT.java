@@ -1,0 +1,171 @@
+package io.pgrelay.proxy.it;
+
+import io.pgrelay.cluster.LocalCluster;
+import io.pgrelay.cluster.PgServer;
+import io.pgrelay.proxy.LeakTracker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Properties;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Read/write routing over the real primary and two standbys: where each statement ran, by its server's port. */
+class RoutingIT {
+    private static LocalCluster cluster;
+    private static TestProxy proxy;
+    private static int primaryPort;
+    private static Set<Integer> standbyPorts;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = SharedCluster.get();
+        primaryPort = cluster.primary().port();
+        standbyPorts = new HashSet<>();
+        for (PgServer s : cluster.standbys()) {
+            standbyPorts.add(s.port());
+        }
+        String config = TestProxy.sessionConfig(cluster, 5, "", "")
+                .replace("pool_mode = \"session\"", "pool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
+                        + "load_balancing_mode = \"round_robin\"")
+                + "\n[pools.ryw]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
+                + "read_your_writes = \"window\"\nread_your_writes_window_ms = 60000\n"
+                + "[pools.ryw.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
+                + "[pools.ryw.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n";
+        proxy = TestProxy.start(config);
+        try (Connection c = cluster.connect(cluster.primary(), "app", "app", "app");
+             Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS routed");
+            st.execute("CREATE TABLE routed (id serial PRIMARY KEY, note text)");
+        }
+        cluster.awaitReplay(Duration.ofSeconds(10));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        LeakTracker.assertNoLeaks();
+    }
+
+    private static int port(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static final String WHERE = "SELECT pg_catalog.inet_server_port()";
+
+    @Test
+    void readsSpreadOverBothStandbys() throws SQLException {
+        Set<Integer> seen = new HashSet<>();
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            for (int i = 0; i < 20; i++) {
+                seen.add(port(st, WHERE));
+            }
+        }
+        assertThat(seen).isEqualTo(standbyPorts);
+    }
+
+    @Test
+    void preparedReadsGoToStandbysToo() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1");
+        Set<Integer> seen = new HashSet<>();
+        try (Connection c = proxy.connect("app", "app", "app", p); PreparedStatement ps = c.prepareStatement(WHERE
+                + " WHERE ?::int > 0")) {
+            for (int i = 1; i <= 20; i++) {
+                ps.setInt(1, i);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    seen.add(rs.getInt(1));
+                }
+            }
+        }
+        assertThat(seen).isEqualTo(standbyPorts);
+    }
+
+    @Test
+    void writesLandOnThePrimary() throws SQLException {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            assertThat(port(st, "INSERT INTO routed (note) VALUES ('w') RETURNING pg_catalog.inet_server_port()"))
+                    .isEqualTo(primaryPort);
+            assertThat(port(st, "WITH w AS (INSERT INTO routed (note) VALUES ('cte') RETURNING id) "
+                    + "SELECT pg_catalog.inet_server_port() FROM w")).isEqualTo(primaryPort);
+            assertThat(port(st, "SELECT pg_catalog.inet_server_port() FROM (SELECT nextval('routed_id_seq')) s"))
+                    .isEqualTo(primaryPort);
+            assertThat(port(st, WHERE + " FROM routed LIMIT 1 FOR UPDATE")).isEqualTo(primaryPort);
+        }
+    }
+
+    @Test
+    void transactionsStayOnOneServer() throws SQLException {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            int first = port(st, WHERE);
+            assertThat(first).isEqualTo(primaryPort);
+            for (int i = 0; i < 5; i++) {
+                assertThat(port(st, WHERE)).isEqualTo(first);
+            }
+            st.execute("COMMIT");
+            st.execute("BEGIN READ ONLY");
+            int readOnly = port(st, WHERE);
+            assertThat(standbyPorts).contains(readOnly);
+            assertThat(port(st, "SELECT count(*) * 0 + pg_catalog.inet_server_port() FROM routed"))
+                    .isEqualTo(readOnly);
+            st.execute("COMMIT");
+        }
+    }
+
+    @Test
+    void hintsForceTheRole() throws SQLException {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            assertThat(port(st, "/* pgrelay: primary */ " + WHERE)).isEqualTo(primaryPort);
+            st.execute("SET pgrelay.role = primary");
+            try (ResultSet rs = st.executeQuery("SHOW pgrelay.role")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("primary");
+            }
+            for (int i = 0; i < 5; i++) {
+                assertThat(port(st, WHERE)).isEqualTo(primaryPort);
+            }
+            st.execute("SET pgrelay.role = auto");
+            assertThat(standbyPorts).contains(port(st, WHERE));
+            st.execute("SET SERVER ROLE TO 'primary'"); // pgcat's form
+            assertThat(port(st, WHERE)).isEqualTo(primaryPort);
+            st.execute("SET SERVER ROLE TO 'auto'");
+            assertThat(standbyPorts).contains(port(st, WHERE));
+        }
+    }
+
+    @Test
+    void readYourWritesWindowSendsReadsAfterAWriteToThePrimary() throws Exception {
+        try (Connection c = proxy.connect("ryw", "app", "app", new Properties()); Statement st = c.createStatement()) {
+            assertThat(standbyPorts).contains(port(st, WHERE)); // no write yet
+            int id = port(st, "INSERT INTO routed (note) VALUES ('ryw') RETURNING id");
+            try (ResultSet rs = st.executeQuery("SELECT note, pg_catalog.inet_server_port() FROM routed WHERE id = "
+                    + id)) {
+                assertThat(rs.next()).isTrue(); // read right after the write sees it
+                assertThat(rs.getString(1)).isEqualTo("ryw");
+                assertThat(rs.getInt(2)).isEqualTo(primaryPort);
+            }
+        }
+        // Another client has no window of its own: its reads go to the standbys, which catch up.
+        try (Connection c = proxy.connect("ryw", "app", "app", new Properties()); Statement st = c.createStatement()) {
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(standbyPorts).contains(port(st, WHERE)));
+        }
+    }
+}
