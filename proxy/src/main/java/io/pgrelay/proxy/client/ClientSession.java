@@ -24,6 +24,7 @@ import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.ReadyForQuery;
 import io.pgrelay.protocol.message.StartupMessage;
 import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.metrics.RouteStats;
 import io.pgrelay.proxy.server.ServerConnection;
 import io.pgrelay.proxy.server.ServerLink;
 import org.slf4j.Logger;
@@ -246,6 +247,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         relay = new Relay(ctx, this, services.group(database, userName), services.statements(),
                 new SettingsSync(settings.settings()), services.classifier());
         relay.traffic = services.traffic(database, userName);
+        relay.routes = services.admin() == null ? RouteStats.NONE : services.admin().metrics().routes();
         relay.login();
     }
 

@@ -19,6 +19,7 @@ import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.route.Router;
+import io.pgrelay.proxy.metrics.RouteStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import io.pgrelay.proxy.prepared.Rewrites;
@@ -79,6 +80,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** From asking the pool until the connection is synced and linked (the pool may answer at once). */
     private boolean waitingForServer;
     private boolean loggedIn;
+    /** Where routing decisions are counted (SHOW ROUTES, metrics); set by the session. */
+    RouteStats routes = RouteStats.NONE;
     /** Runs while the client sits idle inside a transaction (idle_client_in_transaction_timeout). */
     private ScheduledFuture<?> idleInTransaction;
     private boolean closed;
@@ -270,11 +273,15 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 return;
         }
         Router.Target target = null;
+        RouteStats.Reason reason = RouteStats.Reason.DEFAULT;
         boolean writes = false;
         for (ByteBuf frame : held) {
             Classification c = classify(frame);
             if (c != null) {
                 Router.Target t = router.decide(c);
+                if (target != Router.Target.PRIMARY) {
+                    reason = router.lastReason(); // the reason of the statement that decided the unit
+                }
                 target = target == null ? t : Router.combine(target, t);
                 writes |= t == Router.Target.PRIMARY && !Router.isSessionCommand(statementText(frame));
             }
@@ -291,6 +298,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return;
         }
         Router.Target where = target == null ? Router.Target.PRIMARY : target;
+        routes.routed(group.key().database(),
+                where == Router.Target.PRIMARY ? RouteStats.Role.PRIMARY : RouteStats.Role.REPLICA, reason);
         // Only a unit with a statement that may write counts for read-your-writes (a SET does not).
         routedToPrimary = writes;
         acquire(where);
@@ -298,9 +307,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** The start of the statement a Query or Parse frame carries, for {@link Router#isSessionCommand}. */
     private static String statementText(ByteBuf frame) {
+        return statementText(frame, 64);
+    }
+
+    private static String statementText(ByteBuf frame, int max) {
         byte type = Frames.type(frame);
         if (type == MessageType.QUERY) {
-            int len = Math.min(64, Frames.bodyLength(frame) - 1);
+            int len = Math.min(max, Frames.bodyLength(frame) - 1);
             return frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Math.max(0, len),
                     StandardCharsets.UTF_8);
         }
@@ -314,6 +327,34 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 return false;
             }
         }
+        return true;
+    }
+
+    private static final java.util.regex.Pattern DEALLOCATE = java.util.regex.Pattern.compile(
+            "(?is)\\s*DEALLOCATE\\s+(?:PREPARE\\s+)?(?:\"((?:[^\"]|\"\")+)\"|([A-Za-z_][A-Za-z0-9_$]*))\\s*;?\\s*");
+
+    /**
+     * DEALLOCATE of one of the client's own statements: the server never knew that name (its statement is shared
+     * under pgrelay's), so only the client's name goes, as PostgreSQL would drop it. Consumes the frame when true;
+     * other names (an SQL-level PREPARE inside a transaction) go to the server.
+     */
+    private boolean deallocated(ByteBuf frame) {
+        java.util.regex.Matcher m = DEALLOCATE.matcher(statementText(frame, Integer.MAX_VALUE));
+        if (!m.matches()) {
+            return false;
+        }
+        String name = m.group(1) != null ? m.group(1).replace("\"\"", "\"")
+                : m.group(2).toLowerCase(java.util.Locale.ROOT);
+        if (name.equalsIgnoreCase("all") && m.group(1) == null) {
+            return false; // DEALLOCATE ALL runs on the server; its tag clears the client's names too
+        }
+        String key = statements.containsKey(name) ? name : m.group(2) != null && statements.containsKey(m.group(2))
+                ? m.group(2) : null; // drivers name statements in mixed case without quoting them
+        if (key == null) {
+            return false;
+        }
+        statements.remove(key);
+        frame.release();
         return true;
     }
 
@@ -425,7 +466,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return false;
         }
         Classification c = classify(frame);
-        if (c.command() == Command.SET_ROLE_HINT) {
+        if (c.command() == Command.QUERY && deallocated(frame)) {
+            toClient(new CommandComplete("DEALLOCATE").encode(ctx.alloc()));
+        } else if (c.command() == Command.SET_ROLE_HINT) {
             router.setSessionRole(c.hint());
             frame.release();
             toClient(new CommandComplete("SET").encode(ctx.alloc()));

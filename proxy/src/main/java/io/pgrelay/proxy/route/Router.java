@@ -5,6 +5,7 @@ import io.pgrelay.protocol.sql.Classification;
 import io.pgrelay.protocol.sql.Command;
 import io.pgrelay.protocol.sql.RoleHint;
 import io.pgrelay.protocol.sql.Route;
+import io.pgrelay.proxy.metrics.RouteStats;
 
 /**
  * One client's routing state and decisions: where its next unit of work (a Query, or an extended-protocol batch up
@@ -23,6 +24,12 @@ public final class Router {
     private boolean defaultReadOnly;
     private long lastWriteNanos;
     private boolean wroteEver;
+    /** Why the last {@link #decide} went where it went, for SHOW ROUTES and the metrics. */
+    private RouteStats.Reason lastReason = RouteStats.Reason.DEFAULT;
+
+    public RouteStats.Reason lastReason() {
+        return lastReason;
+    }
 
     public Router(Routing routing) {
         this.routing = routing;
@@ -50,18 +57,19 @@ public final class Router {
         }
         // A hint in the statement's own leading comment beats the session's role.
         RoleHint hint = c.hint() != RoleHint.NONE && c.command() != Command.SET_ROLE_HINT ? c.hint() : sessionRole;
-        if (hint == RoleHint.PRIMARY) {
-            return Target.PRIMARY;
-        }
-        if (hint == RoleHint.STANDBY) {
-            return Target.STANDBY;
+        if (hint == RoleHint.PRIMARY || hint == RoleHint.STANDBY) {
+            lastReason = RouteStats.Reason.HINT;
+            return hint == RoleHint.PRIMARY ? Target.PRIMARY : Target.STANDBY;
         }
         if (!routing.queryParserEnabled() || !routing.readWriteSplitting()) {
+            lastReason = RouteStats.Reason.DEFAULT;
             return Target.PRIMARY;
         }
         if (inReadYourWritesWindow()) {
+            lastReason = RouteStats.Reason.READ_YOUR_WRITES;
             return Target.PRIMARY;
         }
+        lastReason = RouteStats.Reason.STATEMENT;
         switch (c.command()) {
             case BEGIN:
                 return defaultReadOnly ? Target.STANDBY : Target.PRIMARY;

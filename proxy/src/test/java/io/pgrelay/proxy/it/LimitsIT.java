@@ -159,6 +159,70 @@ class LimitsIT {
         }
     }
 
+    /** A typed frontend message built by hand (the protocol module models only what pgrelay itself sends). */
+    private static byte[] msg(char type, byte[]... parts) {
+        int len = 4;
+        for (byte[] p : parts) {
+            len += p.length;
+        }
+        ByteBuffer b = ByteBuffer.allocate(len + 1).put((byte) type).putInt(len);
+        for (byte[] p : parts) {
+            b.put(p);
+        }
+        return b.array();
+    }
+
+    private static byte[] cstr(String s) {
+        byte[] raw = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(raw, raw.length + 1);
+    }
+
+    private static byte[] shorts(int... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2);
+        for (int v : values) {
+            b.putShort((short) v);
+        }
+        return b.array();
+    }
+
+    /** Reads messages up to ReadyForQuery; returns their type letters, e.g. "1Z". */
+    private static String typesUntilReady(RawClient raw) throws Exception {
+        StringBuilder types = new StringBuilder();
+        byte[][] body = new byte[1][];
+        char t;
+        do {
+            t = (char) raw.readMessage(body);
+            types.append(t);
+        } while (t != 'Z');
+        return types.toString();
+    }
+
+    @Test
+    void deallocateOfOneClientStatementIsHonoured() throws Exception {
+        try (RawClient raw = loggedIn()) {
+            byte[] sync = msg('S');
+            raw.send(concat(msg('P', cstr("s1"), cstr("SELECT 41 + 1"), shorts(0)),
+                    msg('P', cstr("s2"), cstr("SELECT 43 - 1"), shorts(0)), sync));
+            assertThat(typesUntilReady(raw)).isEqualTo("11Z");
+            raw.send(new Query("DEALLOCATE s1"));
+            assertThat(typesUntilReady(raw)).isEqualTo("CZ");
+            // s1 is gone for this client, s2 is not.
+            byte[] execute = msg('E', cstr(""), new byte[] {0, 0, 0, 0});
+            raw.send(concat(msg('B', cstr(""), cstr("s1"), shorts(0, 0, 0)), execute, sync));
+            assertThat(typesUntilReady(raw)).isEqualTo("EZ");
+            raw.send(concat(msg('B', cstr(""), cstr("s2"), shorts(0, 0, 0)), execute, sync));
+            assertThat(typesUntilReady(raw)).isEqualTo("2DCZ");
+        }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
     @Test
     void aCancelWithTheWrongSecretCancelsNothing() throws Exception {
         try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {

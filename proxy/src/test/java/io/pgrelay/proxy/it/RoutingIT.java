@@ -80,6 +80,26 @@ class RoutingIT {
     }
 
     @Test
+    void decisionsAreCountedForShowRoutes() throws SQLException {
+        io.pgrelay.proxy.metrics.RouteStats routes = proxy.server().admin().metrics().routes();
+        long replicaBefore = routed(routes, "replica", false);
+        long hintedBefore = routed(routes, "primary", true);
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                port(st, WHERE);
+            }
+            port(st, "/* pgrelay: primary */ " + WHERE);
+        }
+        assertThat(routed(routes, "replica", false) - replicaBefore).isGreaterThanOrEqualTo(3);
+        assertThat(routed(routes, "primary", true) - hintedBefore).isEqualTo(1);
+    }
+
+    private static long routed(io.pgrelay.proxy.metrics.RouteStats routes, String role, boolean byHint) {
+        return routes.rows().stream().filter(r -> r.database().equals("app") && r.role().equals(role))
+                .mapToLong(r -> byHint ? r.forcedByHint() : r.routed()).sum();
+    }
+
+    @Test
     void preparedReadsGoToStandbysToo() throws SQLException {
         Properties p = new Properties();
         p.setProperty("prepareThreshold", "1");
