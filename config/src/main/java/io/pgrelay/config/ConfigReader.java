@@ -245,11 +245,13 @@ final class ConfigReader {
         Routing.ReadYourWrites ryw = choice(t, p, "read_your_writes", Routing.ReadYourWrites.values(),
                 Routing.ReadYourWrites::configName, d.readYourWrites());
         Duration window = duration(t, p, "read_your_writes_window_ms", d.readYourWritesWindow().toMillis());
+        Long lagBytes = integer(t, p, "max_replica_lag_bytes", 0, 0, Long.MAX_VALUE);
+        Duration lag = duration(t, p, "max_replica_lag_ms", 0);
         if (parser == null || split == null || primaryReads == null || role == null || lb == null || ryw == null
-                || window == null) {
+                || window == null || lagBytes == null || lag == null) {
             return null;
         }
-        return new Routing(parser, split, primaryReads, role, lb, ryw, window);
+        return new Routing(parser, split, primaryReads, role, lb, ryw, window, lagBytes, lag);
     }
 
     private Map<String, UserConfig> readUsers(JsonNode node, KeyPath p, PoolMode poolMode) {

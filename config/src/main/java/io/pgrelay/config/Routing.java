@@ -12,18 +12,30 @@ import java.util.Objects;
  * @param primaryReadsEnabled  the primary takes reads too
  * @param defaultRole          where statements go without a decision: any (classify), primary, replica
  * @param loadBalancingMode    how a standby is picked for a read
- * @param readYourWrites       off, or window: a client's reads go to the primary for a while after its write
+ * @param readYourWrites       off; window: a client's reads go to the primary for a while after its write; lsn:
+ *                             only to standbys that have replayed the client's last write (else the primary)
  * @param readYourWritesWindow how long, in window mode
+ * @param maxReplicaLagBytes   a standby further behind gets no reads (0: no limit)
+ * @param maxReplicaLag        likewise in time (zero: no limit)
  */
 public record Routing(boolean queryParserEnabled, boolean readWriteSplitting, boolean primaryReadsEnabled,
                       DefaultRole defaultRole, LoadBalancingMode loadBalancingMode, ReadYourWrites readYourWrites,
-                      Duration readYourWritesWindow) {
+                      Duration readYourWritesWindow, long maxReplicaLagBytes, Duration maxReplicaLag) {
+
+    /** Routing without lag limits. */
+    public Routing(boolean queryParserEnabled, boolean readWriteSplitting, boolean primaryReadsEnabled,
+                   DefaultRole defaultRole, LoadBalancingMode loadBalancingMode, ReadYourWrites readYourWrites,
+                   Duration readYourWritesWindow) {
+        this(queryParserEnabled, readWriteSplitting, primaryReadsEnabled, defaultRole, loadBalancingMode,
+                readYourWrites, readYourWritesWindow, 0, Duration.ZERO);
+    }
 
     public Routing {
         Objects.requireNonNull(defaultRole, "defaultRole");
         Objects.requireNonNull(loadBalancingMode, "loadBalancingMode");
         Objects.requireNonNull(readYourWrites, "readYourWrites");
         Objects.requireNonNull(readYourWritesWindow, "readYourWritesWindow");
+        Objects.requireNonNull(maxReplicaLag, "maxReplicaLag");
     }
 
     public static Routing defaults() {
@@ -48,7 +60,7 @@ public record Routing(boolean queryParserEnabled, boolean readWriteSplitting, bo
     }
 
     public enum ReadYourWrites {
-        OFF, WINDOW;
+        OFF, WINDOW, LSN;
 
         public String configName() {
             return name().toLowerCase(Locale.ROOT);

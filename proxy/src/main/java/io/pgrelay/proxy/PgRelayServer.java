@@ -24,6 +24,7 @@ import io.pgrelay.proxy.client.UserSecrets;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.route.PoolGroup;
+import io.pgrelay.proxy.health.ReplicationMonitor;
 import io.pgrelay.protocol.sql.ClassifierSettings;
 import io.pgrelay.protocol.sql.FunctionCatalog;
 import io.pgrelay.protocol.sql.StatementClassifier;
@@ -67,6 +68,9 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private final io.pgrelay.proxy.admin.AdminConsole admin = new io.pgrelay.proxy.admin.AdminConsole(this);
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private final StatementClassifier classifier;
+    /** How often every server's WAL position and lag are probed (health checks will make this configurable). */
+    private static final Duration PROBE_INTERVAL = Duration.ofMillis(500);
+    private volatile ReplicationMonitor monitor;
     private final AtomicInteger clients = new AtomicInteger();
     private Channel listener;
     private ScheduledFuture<?> evictor;
@@ -152,6 +156,13 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
         log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), pools.size());
         admin.start(workerGroup);
+        List<ServerTarget> targets = new ArrayList<>();
+        for (Pool p : allPools()) {
+            targets.add(p.target());
+        }
+        monitor = new ReplicationMonitor(connector, workerGroup.next(), targets, PROBE_INTERVAL,
+                admin.metrics().hosts());
+        monitor.start();
     }
 
     /** Once a second: close idle connections past their time, open warm ones up to min_pool_size. */
@@ -200,6 +211,11 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     @Override
     public PoolGroup group(String database, String user) {
         return groups.get(new PoolKey(database, user));
+    }
+
+    @Override
+    public ReplicationMonitor monitor() {
+        return monitor;
     }
 
     @Override
@@ -307,6 +323,9 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
             return;
         }
         admin.close();
+        if (monitor != null) {
+            monitor.close();
+        }
         if (evictor != null) {
             evictor.cancel(false);
         }

@@ -248,6 +248,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 new SettingsSync(settings.settings()), services.classifier());
         relay.traffic = services.traffic(database, userName);
         relay.routes = services.admin() == null ? RouteStats.NONE : services.admin().metrics().routes();
+        relay.monitor = services.monitor();
         relay.login();
     }
 

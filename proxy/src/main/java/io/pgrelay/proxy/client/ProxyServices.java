@@ -44,4 +44,9 @@ public interface ProxyServices {
     default io.pgrelay.proxy.metrics.ClientTraffic traffic(String database, String user) {
         return io.pgrelay.proxy.metrics.ClientTraffic.NONE;
     }
+
+    /** WAL positions and lag of the servers, for routing; null when nothing probes them. */
+    default io.pgrelay.proxy.health.ReplicationMonitor monitor() {
+        return null;
+    }
 }

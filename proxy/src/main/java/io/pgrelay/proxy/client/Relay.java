@@ -19,6 +19,8 @@ import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.route.Router;
+import io.pgrelay.proxy.health.ReplicationMonitor;
+import io.pgrelay.config.Routing;
 import io.pgrelay.proxy.metrics.RouteStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,7 @@ import io.pgrelay.proxy.server.ServerLink;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -80,6 +83,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** From asking the pool until the connection is synced and linked (the pool may answer at once). */
     private boolean waitingForServer;
     private boolean loggedIn;
+    /** Servers' WAL positions and lag for choosing standbys; set by the session, may stay null. */
+    ReplicationMonitor monitor;
     /** Where routing decisions are counted (SHOW ROUTES, metrics); set by the session. */
     RouteStats routes = RouteStats.NONE;
     /** Runs while the client sits idle inside a transaction (idle_client_in_transaction_timeout). */
@@ -112,7 +117,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     }
 
     private void acquire(Router.Target target) {
-        Pool pool = target == Router.Target.STANDBY ? group.forRead() : group.primary();
+        Pool pool = target == Router.Target.STANDBY
+                ? group.forRead(monitor, router == null ? 0 : router.minLsn()) : group.primary();
         waitingForServer = true;
         traffic.waiting();
         current = pool;
@@ -788,14 +794,37 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** Transaction mode: the server owes nothing and no transaction is open, so another client may have it. */
     private void giveBack() {
         ServerConnection conn = server;
+        Pool pool = current;
         server = null;
         ctx.flush();
-        if (routedToPrimary && router != null) {
-            router.wrote(System.nanoTime()); // read-your-writes: anything routed to the primary may have written
-        }
+        boolean wrote = routedToPrimary && router != null;
         routedToPrimary = false;
-        current.release(conn);
+        if (wrote && group.routing().readYourWrites() == Routing.ReadYourWrites.LSN) {
+            // Ask the same server where its WAL is now (at or past this client's commit) before giving it back.
+            router.lsnPending();
+            conn.channel().eventLoop().execute(() -> {
+                conn.unlink();
+                conn.queryInternal(CURRENT_LSN).addListener(f -> {
+                    long lsn = Long.MAX_VALUE; // unknown: reads stay on the primary, the safe side
+                    if (f.isSuccess()) {
+                        @SuppressWarnings("unchecked")
+                        List<List<String>> rows = (List<List<String>>) f.getNow();
+                        lsn = Long.parseLong(rows.get(0).get(0));
+                    }
+                    long at = lsn;
+                    ctx.executor().execute(() -> router.wroteAt(at));
+                    pool.release(conn);
+                });
+            });
+            return;
+        }
+        if (wrote) {
+            router.wrote(System.nanoTime()); // read-your-writes window: anything routed to the primary may write
+        }
+        pool.release(conn);
     }
+
+    private static final String CURRENT_LSN = "SELECT (pg_catalog.pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint";
 
     // ---- the end ----------------------------------------------------------------------------------------
 

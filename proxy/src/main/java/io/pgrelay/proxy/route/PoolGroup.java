@@ -3,6 +3,7 @@ package io.pgrelay.proxy.route;
 import io.pgrelay.config.Routing;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
+import io.pgrelay.proxy.health.ReplicationMonitor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +57,47 @@ public final class PoolGroup {
         return all;
     }
 
-    /** A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode. */
+    /** A pool for a read, with no lag limits and no read-your-writes position to honour. */
     public Pool forRead() {
+        return forRead(null, 0);
+    }
+
+    /**
+     * A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode, among those
+     * within the lag limits and, when {@code minLsn > 0}, that have replayed up to it. The primary when none fits.
+     */
+    public Pool forRead(ReplicationMonitor monitor, long minLsn) {
+        List<Pool> eligible = readers;
+        if (minLsn > 0 || routing.maxReplicaLagBytes() > 0 || !routing.maxReplicaLag().isZero()) {
+            eligible = new ArrayList<>(readers.size());
+            for (Pool p : readers) {
+                if (p == primary || fits(monitor, p, minLsn)) {
+                    eligible.add(p);
+                }
+            }
+            if (eligible.isEmpty()) {
+                return primary;
+            }
+        }
+        return pick(eligible);
+    }
+
+    /** Within the lag limits and past {@code minLsn}, as far as the last probe knows; unknown fails an LSN check. */
+    private boolean fits(ReplicationMonitor monitor, Pool p, long minLsn) {
+        ReplicationMonitor.ServerState s = monitor == null ? null : monitor.state(p.target().address());
+        if (s == null) {
+            return minLsn == 0; // no fresh probe: fine for lag limits (benefit of the doubt), not for an LSN
+        }
+        if (routing.maxReplicaLagBytes() > 0 && s.lagBytes > routing.maxReplicaLagBytes()) {
+            return false;
+        }
+        if (!routing.maxReplicaLag().isZero() && s.lagMillis > routing.maxReplicaLag().toMillis()) {
+            return false;
+        }
+        return minLsn == 0 || s.lsn >= minLsn;
+    }
+
+    private Pool pick(List<Pool> readers) {
         int n = readers.size();
         if (n == 1) {
             return readers.get(0);

@@ -24,6 +24,9 @@ public final class Router {
     private boolean defaultReadOnly;
     private long lastWriteNanos;
     private boolean wroteEver;
+    /** LSN mode: the WAL position the client's last write reached, and whether it is still being asked for. */
+    private long readLsn;
+    private boolean lsnPending;
     /** Why the last {@link #decide} went where it went, for SHOW ROUTES and the metrics. */
     private RouteStats.Reason lastReason = RouteStats.Reason.DEFAULT;
 
@@ -65,7 +68,7 @@ public final class Router {
             lastReason = RouteStats.Reason.DEFAULT;
             return Target.PRIMARY;
         }
-        if (inReadYourWritesWindow()) {
+        if (inReadYourWritesWindow() || lsnPending) {
             lastReason = RouteStats.Reason.READ_YOUR_WRITES;
             return Target.PRIMARY;
         }
@@ -102,6 +105,22 @@ public final class Router {
     public void wrote(long nowNanos) {
         lastWriteNanos = nowNanos;
         wroteEver = true;
+    }
+
+    /** LSN mode: a write just ended; its WAL position is being asked for, reads stay on the primary meanwhile. */
+    public void lsnPending() {
+        lsnPending = true;
+    }
+
+    /** LSN mode: the client's reads may go only to standbys that replayed up to here. */
+    public void wroteAt(long lsn) {
+        readLsn = Math.max(readLsn, lsn);
+        lsnPending = false;
+    }
+
+    /** The replay position a standby needs for this client's reads; 0 when any will do. */
+    public long minLsn() {
+        return routing.readYourWrites() == Routing.ReadYourWrites.LSN ? readLsn : 0;
     }
 
     private boolean inReadYourWritesWindow() {

@@ -31,7 +31,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +82,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private Promise<Map<String, String>> internalPromise;
     private int internalPendingReady;
     private ErrorResponse internalError;
+    /** Rows of an internal query that wants them (text format); null otherwise. */
+    private List<List<String>> internalRows;
 
     ServerConnection(ServerTarget target, Promise<ServerConnection> loginPromise) {
         this.target = target;
@@ -367,9 +372,42 @@ public final class ServerConnection extends ChannelDuplexHandler {
         return promise;
     }
 
+    /** One internal query whose rows are wanted, as text. Event loop only, while IDLE. */
+    public Future<List<List<String>>> queryInternal(String sql) {
+        assert ctx.executor().inEventLoop();
+        Promise<List<List<String>>> promise = ctx.executor().newPromise();
+        List<List<String>> rows = new ArrayList<>();
+        Future<Map<String, String>> done = runInternal(sql);
+        if (!done.isDone()) {
+            internalRows = rows;
+        }
+        done.addListener(f -> {
+            internalRows = null;
+            if (f.isSuccess()) {
+                promise.trySuccess(rows);
+            } else {
+                promise.tryFailure(f.cause());
+            }
+        });
+        return promise;
+    }
+
+    private static List<String> dataRow(ByteBuf frame) {
+        ByteBuf body = Frames.body(frame);
+        int n = body.readUnsignedShort();
+        List<String> values = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int len = body.readInt();
+            values.add(len < 0 ? null : body.readCharSequence(len, StandardCharsets.UTF_8).toString());
+        }
+        return values;
+    }
+
     private void onInternalFrame(ByteBuf frame) {
         byte type = Frames.type(frame);
-        if (type == MessageType.PARAMETER_STATUS) {
+        if (type == MessageType.DATA_ROW && internalRows != null) {
+            internalRows.add(dataRow(frame));
+        } else if (type == MessageType.PARAMETER_STATUS) {
             ParameterStatus ps = ParameterStatus.decode(frame);
             parameters.put(ps.name(), ps.value());
         } else if (type == MessageType.ERROR_RESPONSE && internalError == null) {
