@@ -33,7 +33,7 @@ final class ConfigKeys {
     static final Set<String> POOL = Set.of("pool_mode", "users", "shards",
             "query_parser_enabled", "query_parser_read_write_splitting", "primary_reads_enabled",
             "load_balancing_mode", "default_role", "read_your_writes", "read_your_writes_window_ms",
-            "max_replica_lag_bytes", "max_replica_lag_ms");
+            "max_replica_lag_bytes", "max_replica_lag_ms", "write_functions", "read_only_functions");
     static final Set<String> POOL_PGCAT = Set.of(
             "prepared_statements_cache_size", "idle_timeout",
             "server_lifetime", "sharding_function", "automatic_sharding_key", "sharding_key_regex",

@@ -247,11 +247,30 @@ final class ConfigReader {
         Duration window = duration(t, p, "read_your_writes_window_ms", d.readYourWritesWindow().toMillis());
         Long lagBytes = integer(t, p, "max_replica_lag_bytes", 0, 0, Long.MAX_VALUE);
         Duration lag = duration(t, p, "max_replica_lag_ms", 0);
+        List<String> writers = regexes(t, p, "write_functions");
+        List<String> readers = regexes(t, p, "read_only_functions");
         if (parser == null || split == null || primaryReads == null || role == null || lb == null || ryw == null
-                || window == null || lagBytes == null || lag == null) {
+                || window == null || lagBytes == null || lag == null || writers == null || readers == null) {
             return null;
         }
-        return new Routing(parser, split, primaryReads, role, lb, ryw, window, lagBytes, lag);
+        return new Routing(parser, split, primaryReads, role, lb, ryw, window, lagBytes, lag, writers, readers);
+    }
+
+    /** A list of regular expressions, each checked to compile (a bad one names itself and the error). */
+    private List<String> regexes(ObjectNode t, KeyPath p, String key) {
+        List<String> list = stringList(t, p, key);
+        if (list == null) {
+            return null;
+        }
+        for (String r : list) {
+            try {
+                java.util.regex.Pattern.compile(r);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                problem(p.child(key), "\"" + r + "\" is not a valid regular expression: " + e.getDescription());
+                return null;
+            }
+        }
+        return list;
     }
 
     private Map<String, UserConfig> readUsers(JsonNode node, KeyPath p, PoolMode poolMode) {

@@ -1,6 +1,7 @@
 package io.pgrelay.config;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -17,10 +18,21 @@ import java.util.Objects;
  * @param readYourWritesWindow how long, in window mode
  * @param maxReplicaLagBytes   a standby further behind gets no reads (0: no limit)
  * @param maxReplicaLag        likewise in time (zero: no limit)
+ * @param writeFunctions       regexes of function names that write (Pgpool-II's write_function_list)
+ * @param readOnlyFunctions    regexes of function names known read-only, whatever pg_proc says
  */
 public record Routing(boolean queryParserEnabled, boolean readWriteSplitting, boolean primaryReadsEnabled,
                       DefaultRole defaultRole, LoadBalancingMode loadBalancingMode, ReadYourWrites readYourWrites,
-                      Duration readYourWritesWindow, long maxReplicaLagBytes, Duration maxReplicaLag) {
+                      Duration readYourWritesWindow, long maxReplicaLagBytes, Duration maxReplicaLag,
+                      List<String> writeFunctions, List<String> readOnlyFunctions) {
+
+    /** Routing without function lists. */
+    public Routing(boolean queryParserEnabled, boolean readWriteSplitting, boolean primaryReadsEnabled,
+                   DefaultRole defaultRole, LoadBalancingMode loadBalancingMode, ReadYourWrites readYourWrites,
+                   Duration readYourWritesWindow, long maxReplicaLagBytes, Duration maxReplicaLag) {
+        this(queryParserEnabled, readWriteSplitting, primaryReadsEnabled, defaultRole, loadBalancingMode,
+                readYourWrites, readYourWritesWindow, maxReplicaLagBytes, maxReplicaLag, List.of(), List.of());
+    }
 
     /** Routing without lag limits. */
     public Routing(boolean queryParserEnabled, boolean readWriteSplitting, boolean primaryReadsEnabled,
@@ -36,6 +48,8 @@ public record Routing(boolean queryParserEnabled, boolean readWriteSplitting, bo
         Objects.requireNonNull(readYourWrites, "readYourWrites");
         Objects.requireNonNull(readYourWritesWindow, "readYourWritesWindow");
         Objects.requireNonNull(maxReplicaLag, "maxReplicaLag");
+        writeFunctions = List.copyOf(writeFunctions);
+        readOnlyFunctions = List.copyOf(readOnlyFunctions);
     }
 
     public static Routing defaults() {

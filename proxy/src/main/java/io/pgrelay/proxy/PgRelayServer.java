@@ -25,9 +25,6 @@ import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.health.ReplicationMonitor;
-import io.pgrelay.protocol.sql.ClassifierSettings;
-import io.pgrelay.protocol.sql.FunctionCatalog;
-import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 import io.pgrelay.proxy.server.ServerTarget;
@@ -67,7 +64,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
     private final io.pgrelay.proxy.admin.AdminConsole admin = new io.pgrelay.proxy.admin.AdminConsole(this);
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
-    private final StatementClassifier classifier;
     /** How often every server's WAL position and lag are probed (health checks will make this configurable). */
     private static final Duration PROBE_INTERVAL = Duration.ofMillis(500);
     private volatile ReplicationMonitor monitor;
@@ -84,7 +80,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         this.connector = new ServerConnector(transport);
         connector.useTls(security.tls(), config.security().serverTlsMode());
         this.secrets = UserSecrets.derive(config);
-        this.classifier = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         for (PoolConfig pool : config.pools().values()) {
             ServerConfig primary = primaryOf(pool);
             for (UserConfig user : pool.users().values()) {
@@ -216,11 +211,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     @Override
     public ReplicationMonitor monitor() {
         return monitor;
-    }
-
-    @Override
-    public StatementClassifier classifier() {
-        return classifier;
     }
 
     public Collection<Pool> pools() {

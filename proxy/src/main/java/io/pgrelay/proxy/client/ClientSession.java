@@ -245,7 +245,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         state = State.CONNECTING;
         relay = new Relay(ctx, this, services.group(database, userName), services.statements(),
-                new SettingsSync(settings.settings()), services.classifier());
+                new SettingsSync(settings.settings()));
         relay.traffic = services.traffic(database, userName);
         relay.routes = services.admin() == null ? RouteStats.NONE : services.admin().metrics().routes();
         relay.monitor = services.monitor();

@@ -3,7 +3,6 @@ package io.pgrelay.proxy.client;
 import io.pgrelay.config.PgRelayConfig;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
-import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 
@@ -16,8 +15,6 @@ public interface ProxyServices {
     /** The primary's and the standbys' pools of a (database, user), with its routing. */
     PoolGroup group(String database, String user);
 
-    /** The statement classifier shared by all sessions. */
-    StatementClassifier classifier();
 
     UserSecrets secrets();
 

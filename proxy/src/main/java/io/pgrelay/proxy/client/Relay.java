@@ -93,13 +93,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private byte status = ReadyForQuery.IDLE;
 
     Relay(ChannelHandlerContext ctx, Owner owner, PoolGroup group, StatementRegistry registry,
-          SettingsSync settings, StatementClassifier classifier) {
+          SettingsSync settings) {
         this.ctx = ctx;
         this.owner = owner;
         this.group = group;
         this.transactionMode = group.primary().settings().transactionMode();
         this.router = transactionMode ? new Router(group.routing()) : null;
-        this.classifier = classifier;
+        this.classifier = group.classifier(); // the group's own lists and catalog
         this.registry = registry;
         this.settings = settings;
     }
@@ -435,6 +435,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** The classification of the statement a frame carries or names; null for frames without one. */
     private Classification classify(ByteBuf frame) {
+        Classification c = classifyFrame(frame);
+        if (c != null && !c.unknownFunctions().isEmpty()) {
+            group.catalog().learn(c.unknownFunctions(), ctx.channel().eventLoop()); // later statements benefit
+        }
+        return c;
+    }
+
+    private Classification classifyFrame(ByteBuf frame) {
         switch (Frames.type(frame)) {
             case MessageType.QUERY:
                 return classifier.classify(frame, frame.readerIndex() + Frames.HEADER_LENGTH,

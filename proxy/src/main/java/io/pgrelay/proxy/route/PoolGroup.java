@@ -1,6 +1,9 @@
 package io.pgrelay.proxy.route;
 
 import io.pgrelay.config.Routing;
+import io.pgrelay.protocol.sql.ClassifierSettings;
+import io.pgrelay.protocol.sql.StatementClassifier;
+import java.util.regex.Pattern;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.health.ReplicationMonitor;
@@ -20,17 +23,39 @@ public final class PoolGroup {
     private final Routing routing;
     private final List<Pool> readers;
     private final AtomicInteger next = new AtomicInteger();
+    private final ProcCatalog catalog;
+    private final StatementClassifier classifier;
 
     public PoolGroup(PoolKey key, Pool primary, List<Pool> standbys, Routing routing) {
         this.key = key;
         this.primary = primary;
         this.standbys = List.copyOf(standbys);
         this.routing = routing;
+        // Each group its own classifier: its function lists, and pg_proc of its own database.
+        this.catalog = new ProcCatalog(primary);
+        this.classifier = new StatementClassifier(new ClassifierSettings(patterns(routing.writeFunctions()),
+                patterns(routing.readOnlyFunctions()), ClassifierSettings.defaults().cacheSize()), catalog);
         List<Pool> r = new ArrayList<>(standbys);
         if (routing.primaryReadsEnabled() || r.isEmpty()) {
             r.add(primary);
         }
         this.readers = List.copyOf(r);
+    }
+
+    private static List<Pattern> patterns(List<String> regexes) {
+        List<Pattern> out = new ArrayList<>(regexes.size());
+        for (String r : regexes) {
+            out.add(Pattern.compile(r));
+        }
+        return out;
+    }
+
+    public StatementClassifier classifier() {
+        return classifier;
+    }
+
+    public ProcCatalog catalog() {
+        return catalog;
     }
 
     public PoolKey key() {

@@ -41,12 +41,20 @@ class RoutingIT {
                 + "\n[pools.ryw]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
                 + "read_your_writes = \"window\"\nread_your_writes_window_ms = 60000\n"
                 + "[pools.ryw.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
-                + "[pools.ryw.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n";
+                + "[pools.ryw.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n"
+                + "\n[pools.fn]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
+                + "write_functions = [\"^app_double$\"]\nread_only_functions = [\"^app_touch$\"]\n"
+                + "[pools.fn.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
+                + "[pools.fn.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n";
         proxy = TestProxy.start(config);
         try (Connection c = cluster.connect(cluster.primary(), "app", "app", "app");
              Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS routed");
             st.execute("CREATE TABLE routed (id serial PRIMARY KEY, note text)");
+            st.execute("CREATE OR REPLACE FUNCTION app_double(int) RETURNS int IMMUTABLE LANGUAGE sql "
+                    + "AS 'SELECT $1 * 2'");
+            st.execute("CREATE OR REPLACE FUNCTION app_touch(int) RETURNS int VOLATILE LANGUAGE sql "
+                    + "AS 'SELECT $1'");
         }
         cluster.awaitReplay(Duration.ofSeconds(10));
     }
@@ -97,6 +105,30 @@ class RoutingIT {
     private static long routed(io.pgrelay.proxy.metrics.RouteStats routes, String role, boolean byHint) {
         return routes.rows().stream().filter(r -> r.database().equals("app") && r.role().equals(role))
                 .mapToLong(r -> byHint ? r.forcedByHint() : r.routed()).sum();
+    }
+
+    @Test
+    void userFunctionsAreRoutedByTheirVolatilityInPgProc() throws Exception {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            // Unknown at first: the primary, while pg_proc is asked; then IMMUTABLE reaches the standbys.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(standbyPorts).contains(port(st, "SELECT pg_catalog.inet_server_port() "
+                            + "WHERE app_double(1) = 2")));
+            Thread.sleep(300); // time enough for a lookup of app_touch too
+            for (int i = 0; i < 5; i++) {
+                assertThat(port(st, "SELECT pg_catalog.inet_server_port() WHERE app_touch(1) = 1"))
+                        .as("a VOLATILE function may write").isEqualTo(primaryPort);
+            }
+        }
+        // The pool's lists win over pg_proc.
+        try (Connection c = proxy.connect("fn", "app", "app", new Properties()); Statement st = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(port(st, "SELECT pg_catalog.inet_server_port() WHERE app_double(1) = 2"))
+                        .as("listed in write_functions").isEqualTo(primaryPort);
+                assertThat(standbyPorts).as("listed in read_only_functions")
+                        .contains(port(st, "SELECT pg_catalog.inet_server_port() WHERE app_touch(1) = 1"));
+            }
+        }
     }
 
     @Test
