@@ -83,7 +83,8 @@ final class DemoCommand {
             out.println("  TLS:    psql 'postgresql://" + USER + ":" + PASSWORD + "@localhost:" + port + "/" + DATABASE
                     + "?sslmode=verify-full&sslrootcert=" + ca + "'");
         }
-        out.println("  admin:  user " + ADMIN + ", password " + ADMIN + " (console not implemented yet)");
+        out.println("  admin:  psql postgresql://" + ADMIN + ":" + ADMIN + "@localhost:" + port
+                + "/pgbouncer -c 'SHOW POOLS'");
         for (PgServer s : cluster.servers()) {
             out.println("  " + s.name() + ": 127.0.0.1:" + s.port() + "  data " + s.dataDir() + "  log " + s.logFile());
         }

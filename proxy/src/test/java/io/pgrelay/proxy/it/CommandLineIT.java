@@ -1,6 +1,7 @@
 package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
+import io.pgrelay.proxy.tls.DevCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -10,6 +11,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +68,58 @@ class CommandLineIT {
     }
 
     @Test
+    void runReloadsCertificatesOnSighup(@TempDir Path dir) throws Exception {
+        LocalCluster cluster = SharedCluster.get();
+        int port = TestProxy.freePort();
+        Path certs = dir.resolve("certs");
+        DevCertificates.generate(certs, List.of(), "app", Duration.ofDays(2));
+        Path oldCa = dir.resolve("old-ca.crt");
+        Files.copy(certs.resolve("ca.crt"), oldCa);
+        Path config = dir.resolve("pgrelay.toml");
+        Files.writeString(config, String.join("\n",
+                "[general]",
+                "host = \"127.0.0.1\"",
+                "port = " + port,
+                "tls_mode = \"require\"",
+                "tls_certificate = \"" + certs.resolve("server.crt") + "\"",
+                "tls_private_key = \"" + certs.resolve("server.key") + "\"",
+                "[pools.app]",
+                "pool_mode = \"transaction\"",
+                "[pools.app.users.0]",
+                "username = \"app\"",
+                "password = \"app\"",
+                "pool_size = 2",
+                "[pools.app.shards.0]",
+                "database = \"app\"",
+                "servers = " + TestProxy.servers(cluster),
+                ""));
+        String url = "postgresql://app:app@localhost:" + port + "/app?sslmode=verify-full&sslrootcert=";
+        Process p = start(List.of(java(), "-jar", JAR.toString(), "run", "--config", config.toString()));
+        try {
+            waitForLine(p, "pgrelay listening on 127.0.0.1:" + port, 30);
+            assertThat(Psql.run(url + oldCa, Map.of(), "select 1").exitCode()).isZero();
+            Path fresh = dir.resolve("new");
+            DevCertificates.generate(fresh, List.of(), "app", Duration.ofDays(2));
+            for (String f : new String[] {"server.crt", "server.key", "ca.crt"}) {
+                Files.copy(fresh.resolve(f), certs.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+            Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start();
+            assertThat(hup.waitFor(10, TimeUnit.SECONDS) && hup.exitValue() == 0).isTrue();
+            waitForLine(p, "reload: config " + config + " applied", 30);
+            Psql.Result old = Psql.run(url + oldCa, Map.of(), "select 1");
+            assertThat(old.exitCode()).isNotZero();
+            assertThat(old.stderr()).contains("certificate verify failed");
+            Psql.Result r = Psql.run(url + fresh.resolve("ca.crt"), Map.of(), "select 'renewed'");
+            assertThat(r.exitCode()).as(r.stderr()).isZero();
+            assertThat(r.stdout()).isEqualTo("renewed\n");
+        } finally {
+            p.toHandle().destroy();
+        }
+        assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("pgrelay stops on SIGTERM").isTrue();
+        assertThat(output(p)).contains("SIGHUP: reloading the config").doesNotContain("not reloaded");
+    }
+
+    @Test
     void runRefusesAnInvalidConfig(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("bad.toml");
         Files.writeString(config, "[general]\nport = 70000\n");
@@ -96,6 +151,50 @@ class CommandLineIT {
         }
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("demo stops on SIGTERM").isTrue();
         assertThat(Path.of(removed)).doesNotExist();
+    }
+
+    @Test
+    void demoWithTlsServesVerifyFullPsql() throws Exception {
+        int port = TestProxy.freePort();
+        Process p = start(List.of(ROOT.resolve("bin/pgrelay").toString(), "demo", "--tls", "--port",
+                Integer.toString(port)));
+        String removed;
+        try {
+            List<String> lines = waitForLine(p, "Ctrl-C stops pgrelay and the cluster and removes ", 120);
+            String last = lines.get(lines.size() - 1);
+            removed = last.substring(last.indexOf("removes ") + "removes ".length()).trim();
+            // The printed TLS command names the demo's CA, inside the directory removed at the end.
+            String tlsLine = lines.stream().filter(l -> l.contains("sslmode=verify-full")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no verify-full line in:\n" + String.join("\n", lines)));
+            assertThat(tlsLine).contains("postgresql://app:app@localhost:" + port + "/app?");
+            String rootCert = tlsLine.substring(tlsLine.indexOf("sslrootcert=") + "sslrootcert=".length())
+                    .replaceAll("'.*$", "").trim();
+            assertThat(Path.of(rootCert)).isRegularFile().startsWith(Path.of(removed));
+            assertThat(String.join("\n", lines))
+                    .contains("psql postgresql://admin:admin@localhost:" + port + "/pgbouncer");
+
+            String url = "postgresql://app:app@localhost:" + port + "/app?sslmode=verify-full&sslrootcert=" + rootCert;
+            Psql.Result r = Psql.run(url, Map.of(), "select 1", "\\conninfo");
+            assertThat(r.exitCode()).as(r.stderr()).isZero();
+            assertThat(r.stdout()).startsWith("1\n").contains("SSL connection (protocol: TLSv1.3");
+            Psql.Result bound = Psql.run(url + "&channel_binding=require", Map.of(), "select 'bound'");
+            assertThat(bound.exitCode()).as(bound.stderr()).isZero();
+            assertThat(bound.stdout()).isEqualTo("bound\n");
+            // The demo's tls_mode is prefer: plaintext still works, as the first psql line promises.
+            Psql.Result plain = Psql.run("postgresql://app:app@localhost:" + port + "/app?sslmode=disable", Map.of(),
+                    "select 'plain'");
+            assertThat(plain.exitCode()).as(plain.stderr()).isZero();
+            // The admin console the demo prints, over TLS too.
+            Psql.Result admin = Psql.run("postgresql://admin:admin@localhost:" + port
+                    + "/pgbouncer?sslmode=verify-full&sslrootcert=" + rootCert, Map.of(), "SHOW VERSION");
+            assertThat(admin.exitCode()).as(admin.stderr()).isZero();
+            assertThat(admin.stdout()).contains("pgrelay");
+        } finally {
+            p.toHandle().destroy(); // SIGTERM to the java process (bin/pgrelay execs it)
+        }
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("demo stops on SIGTERM").isTrue();
+        assertThat(Path.of(removed)).as("the demo's directory, certificates and keys included").doesNotExist();
+        assertThat(output(p)).contains("cluster stopped").contains("pgrelay stopped");
     }
 
     private static String java() {
