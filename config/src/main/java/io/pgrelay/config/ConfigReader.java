@@ -460,8 +460,8 @@ final class ConfigReader {
     }
 
     private ServerConfig readServer(JsonNode entry, KeyPath p) {
-        if (!entry.isArray() || entry.size() != 3) {
-            problem(p, "expected [host, port, role], got " + describe(entry, false));
+        if (!entry.isArray() || entry.size() < 3 || entry.size() > 4) {
+            problem(p, "expected [host, port, role] or [host, port, role, weight], got " + describe(entry, false));
             return null;
         }
         int before = problems.size();
@@ -476,7 +476,8 @@ final class ConfigReader {
         }
         Long port = integerValue(entry.get(1), p, "port: ", 1, 65535);
         Role role = choiceValue(entry.get(2), p, "role: ", Role.values(), Role::configName);
-        return problems.size() > before ? null : new ServerConfig(host, port.intValue(), role);
+        Long weight = entry.size() == 4 ? integerValue(entry.get(3), p, "weight: ", 0, 1000) : Long.valueOf(1);
+        return problems.size() > before ? null : new ServerConfig(host, port.intValue(), role, weight.intValue());
     }
 
     // ---- typed access: absent -> default; wrong -> problem and null ----

@@ -53,4 +53,16 @@ class ConfigLimitsTest {
                 .hasMessageContaining("pools.app.load_balancing_mode")
                 .hasMessageContaining("round_robin");
     }
+
+    @Test
+    void serverWeights() throws ConfigException {
+        String pool = POOL.replace("servers = [[\"127.0.0.1\", 5432, \"primary\"]]",
+                "servers = [[\"127.0.0.1\", 5432, \"primary\", 0], [\"127.0.0.1\", 5433, \"replica\", 3],"
+                        + " [\"127.0.0.1\", 5434, \"replica\"]]");
+        var servers = ConfigLoader.parse("[general]" + pool, "t.toml").pools().get("app").shards().get(0).servers();
+        assertThat(servers).extracting(ServerConfig::weight).containsExactly(0, 3, 1);
+        assertThatThrownBy(() -> ConfigLoader.parse("[general]" + pool.replace(", 3]", ", 5000]"), "t.toml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("weight: must be between 0 and 1000, got 5000");
+    }
 }

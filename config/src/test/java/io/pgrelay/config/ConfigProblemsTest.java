@@ -131,9 +131,9 @@ class ConfigProblemsTest {
     @Test
     void serverEntryThatIsNotHostPortRole() {
         assertOneProblem(withServers("[[\"127.0.0.1\", 5432]]"),
-                "pgrelay.toml:9: pools.app.shards.0.servers.0: expected [host, port, role], got an array of 2 elements");
+                "pgrelay.toml:9: pools.app.shards.0.servers.0: expected [host, port, role] or [host, port, role, weight], got an array of 2 elements");
         assertOneProblem(withServers("[\"127.0.0.1:5432\"]"),
-                "pgrelay.toml:9: pools.app.shards.0.servers.0: expected [host, port, role], got string \"127.0.0.1:5432\"");
+                "pgrelay.toml:9: pools.app.shards.0.servers.0: expected [host, port, role] or [host, port, role, weight], got string \"127.0.0.1:5432\"");
     }
 
     @Test

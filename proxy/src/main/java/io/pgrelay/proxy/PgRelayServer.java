@@ -106,7 +106,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private ServerTarget target(PoolConfig pool, UserConfig user, ServerConfig server) {
         return new ServerTarget(server.host(), server.port(), pool.shards().get(0).database(),
                 user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
-                STATEMENT_CACHE_SIZE);
+                STATEMENT_CACHE_SIZE, server.weight());
     }
 
     static ServerConfig primaryOf(PoolConfig pool) {

@@ -213,7 +213,7 @@ public final class Reloader {
     static ServerTarget target(PgRelayConfig config, PoolConfig pool, UserConfig user, ServerConfig server) {
         return new ServerTarget(server.host(), server.port(), pool.shards().get(0).database(),
                 user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
-                STATEMENT_CACHE_SIZE);
+                STATEMENT_CACHE_SIZE, server.weight());
     }
 
     private static ServerConfig primaryOf(PoolConfig pool) {

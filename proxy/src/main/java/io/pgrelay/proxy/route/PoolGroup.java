@@ -35,8 +35,13 @@ public final class PoolGroup {
         this.catalog = new ProcCatalog(primary);
         this.classifier = new StatementClassifier(new ClassifierSettings(patterns(routing.writeFunctions()),
                 patterns(routing.readOnlyFunctions()), ClassifierSettings.defaults().cacheSize()), catalog);
-        List<Pool> r = new ArrayList<>(standbys);
-        if (routing.primaryReadsEnabled() || r.isEmpty()) {
+        List<Pool> r = new ArrayList<>();
+        for (Pool s : standbys) {
+            if (s.target().weight() > 0) { // weight 0: the server takes no reads
+                r.add(s);
+            }
+        }
+        if ((routing.primaryReadsEnabled() && primary.target().weight() > 0) || r.isEmpty()) {
             r.add(primary);
         }
         this.readers = List.copyOf(r);
@@ -122,6 +127,7 @@ public final class PoolGroup {
         return minLsn == 0 || s.lsn >= minLsn;
     }
 
+    /** One of {@code readers} by the balancing mode, each counted by its weight. */
     private Pool pick(List<Pool> readers) {
         int n = readers.size();
         if (n == 1) {
@@ -129,16 +135,16 @@ public final class PoolGroup {
         }
         switch (routing.loadBalancingMode()) {
             case ROUND_ROBIN:
-                return readers.get(Math.floorMod(next.getAndIncrement(), n));
+                return weighted(readers, Math.floorMod(next.getAndIncrement(), totalWeight(readers)));
             case LOC: {
-                // Least outstanding connections: the pool with the fewest connections handed out or opening.
+                // Least outstanding connections per unit of weight; ties go to a random one, not always the first.
                 Pool best = null;
-                int bestLoad = Integer.MAX_VALUE;
-                int start = ThreadLocalRandom.current().nextInt(n); // ties go to a random one, not always the first
+                double bestLoad = Double.MAX_VALUE;
+                int start = ThreadLocalRandom.current().nextInt(n);
                 for (int i = 0; i < n; i++) {
                     Pool p = readers.get((start + i) % n);
                     Pool.PoolStats s = p.stats();
-                    int load = s.active() + s.opening() + s.waiting();
+                    double load = (s.active() + s.opening() + s.waiting()) / (double) Math.max(1, p.target().weight());
                     if (load < bestLoad) {
                         best = p;
                         bestLoad = load;
@@ -147,8 +153,27 @@ public final class PoolGroup {
                 return best;
             }
             default:
-                return readers.get(ThreadLocalRandom.current().nextInt(n));
+                return weighted(readers, ThreadLocalRandom.current().nextInt(totalWeight(readers)));
         }
+    }
+
+    private static int totalWeight(List<Pool> pools) {
+        int total = 0;
+        for (Pool p : pools) {
+            total += Math.max(1, p.target().weight());
+        }
+        return total;
+    }
+
+    /** The pool whose share of the cumulative weights holds {@code ticket}. */
+    private static Pool weighted(List<Pool> pools, int ticket) {
+        for (Pool p : pools) {
+            ticket -= Math.max(1, p.target().weight());
+            if (ticket < 0) {
+                return p;
+            }
+        }
+        return pools.get(pools.size() - 1);
     }
 
     /** Stops all pools of the group. */

@@ -45,7 +45,8 @@ class RoutingIT {
                 + "\n[pools.fn]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
                 + "write_functions = [\"^app_double$\"]\nread_only_functions = [\"^app_touch$\"]\n"
                 + "[pools.fn.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
-                + "[pools.fn.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n";
+                + "[pools.fn.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n"
+                + weightedPool("weighted", 3, 1) + weightedPool("noreads", 1, 0);
         proxy = TestProxy.start(config);
         try (Connection c = cluster.connect(cluster.primary(), "app", "app", "app");
              Statement st = c.createStatement()) {
@@ -57,6 +58,17 @@ class RoutingIT {
                     + "AS 'SELECT $1'");
         }
         cluster.awaitReplay(Duration.ofSeconds(10));
+    }
+
+    /** A round-robin pool whose two standbys have the given read weights. */
+    private static String weightedPool(String name, int w1, int w2) {
+        return "\n[pools." + name + "]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
+                + "load_balancing_mode = \"round_robin\"\n"
+                + "[pools." + name + ".users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
+                + "[pools." + name + ".shards.0]\ndatabase = \"app\"\nservers = [[\"127.0.0.1\", "
+                + cluster.primary().port() + ", \"primary\"], [\"127.0.0.1\", " + cluster.standbys().get(0).port()
+                + ", \"replica\", " + w1 + "], [\"127.0.0.1\", " + cluster.standbys().get(1).port()
+                + ", \"replica\", " + w2 + "]]\n";
     }
 
     @AfterAll
@@ -127,6 +139,28 @@ class RoutingIT {
                         .as("listed in write_functions").isEqualTo(primaryPort);
                 assertThat(standbyPorts).as("listed in read_only_functions")
                         .contains(port(st, "SELECT pg_catalog.inet_server_port() WHERE app_touch(1) = 1"));
+            }
+        }
+    }
+
+    @Test
+    void readsFollowTheServersWeights() throws SQLException {
+        int s1 = cluster.standbys().get(0).port();
+        int s2 = cluster.standbys().get(1).port();
+        java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+        try (Connection c = proxy.connect("weighted", "app", "app", new Properties());
+             Statement st = c.createStatement()) {
+            for (int i = 0; i < 40; i++) {
+                counts.merge(port(st, WHERE), 1, Integer::sum);
+            }
+        }
+        assertThat(counts).containsOnlyKeys(s1, s2);
+        assertThat(counts.get(s1)).isEqualTo(30); // weights 3 : 1, round robin
+        assertThat(counts.get(s2)).isEqualTo(10);
+        try (Connection c = proxy.connect("noreads", "app", "app", new Properties());
+             Statement st = c.createStatement()) {
+            for (int i = 0; i < 10; i++) {
+                assertThat(port(st, WHERE)).as("weight 0: no reads").isEqualTo(s1);
             }
         }
     }
