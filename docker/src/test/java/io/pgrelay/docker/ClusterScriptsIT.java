@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -164,38 +163,31 @@ class ClusterScriptsIT {
     @Test
     @Order(3)
     void pgrelayServesTheImageConfigAndPassesItsHealthCheck() throws Exception {
-        Path jar = Scripts.repoRoot().resolve("proxy/target/pgrelay.jar");
-        assertThat(jar).as("the pgrelay image's jar (built by the proxy module first)").exists();
         int port = Scripts.freePort();
-        // docker/pgrelay/pgrelay.toml as compose mounts it; only the service names and ports differ here
-        String shipped = Files.readString(Scripts.repoRoot().resolve("docker/pgrelay/pgrelay.toml"));
-        String toml = shipped.replace("port = 6432", "port = " + port)
-                .replace("prometheus_exporter_port = 9930", "prometheus_exporter_port = " + Scripts.freePort());
-        for (Node n : List.of(primary, standby1, standby2)) {
-            toml = toml.replace("[\"" + n.name + "\", 5432,", "[\"127.0.0.1\", " + n.port + ",");
-        }
-        assertThat(toml).doesNotContain("5432", "6432");
+        int metricsPort = Scripts.freePort();
+        // the certificates compose's certs service writes (pgrelay.toml's tls_certificate / tls_private_key)
+        Path certs = s.base.resolve("pgrelay-certs");
+        Scripts.Result made = PgrelayJar.composeCerts(certs);
+        assertThat(made.exitCode()).as(made.toString()).isZero();
+        // docker/pgrelay/pgrelay.toml as compose mounts it; only the service names, ports and /certs differ here
+        String toml = PgrelayJar.imageConfig(port, metricsPort, certs, Map.of(
+                primary.name, "127.0.0.1\", " + primary.port,
+                standby1.name, "127.0.0.1\", " + standby1.port,
+                standby2.name, "127.0.0.1\", " + standby2.port));
+        assertThat(toml).doesNotContain("5432", "6432", "\"/certs/");
         Path config = s.base.resolve("pgrelay.toml");
         Files.writeString(config, toml);
         Path log = s.base.resolve("pgrelay.log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        // the image's ENTRYPOINT and CMD
-        Process pgrelay = new ProcessBuilder(java, "-XX:MaxRAMPercentage=75", "-jar", jar.toString(), "run",
-                "--config", config.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile())).start();
+        Process pgrelay = PgrelayJar.run(config, log);
+        Map<String, String> probe = Map.of("PGRELAY_HEALTH_PORT", Integer.toString(metricsPort),
+                "PGRELAY_HEALTH_TIMEOUT", "2");
         try {
-            Map<String, String> probe = Map.of("PGRELAY_HEALTH_PORT", Integer.toString(port),
-                    "PGRELAY_HEALTH_TIMEOUT", "2");
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (PgrelayHealthcheckTest.probe(probe).exitCode() != 0) {
-                assertThat(pgrelay.isAlive()).as("pgrelay runs; its log:\n%s", Scripts.tail(log)).isTrue();
-                assertThat(System.nanoTime()).as("pgrelay healthy within 60 s; log:\n%s", Scripts.tail(log))
-                        .isLessThan(deadline);
-                Scripts.sleep(200);
-            }
+            PgrelayJar.awaitHealthy(pgrelay, probe, log);
             Properties p = new Properties();
             p.setProperty("user", "app");
             p.setProperty("password", Node.APP_PASSWORD);
+            // tls_mode "prefer": the driver's default sslmode=prefer gets TLS from pgrelay
+            p.setProperty("sslmode", "require");
             try (Connection c = new org.postgresql.Driver().connect("jdbc:postgresql://127.0.0.1:" + port + "/app", p);
                  Statement st = c.createStatement();
                  // Reads may go to a standby (the image routes them); the hint asks for the primary.
@@ -207,14 +199,11 @@ class ClusterScriptsIT {
                 assertThat(rs.getInt(3)).isEqualTo(2);
             }
         } finally {
-            pgrelay.destroy();   // SIGTERM, as docker stop
-            if (!pgrelay.waitFor(30, TimeUnit.SECONDS)) {
-                pgrelay.destroyForcibly();
-            }
+            PgrelayJar.stop(pgrelay);
         }
-        Scripts.Result down = PgrelayHealthcheckTest.probe(Map.of("PGRELAY_HEALTH_PORT", Integer.toString(port)));
+        Scripts.Result down = PgrelayHealthcheckTest.probe(probe);
         assertThat(down.exitCode()).isEqualTo(1);
-        assertThat(down.output()).contains("nothing accepts connections on 127.0.0.1:" + port);
+        assertThat(down.output()).contains("nothing accepts connections on 127.0.0.1:" + metricsPort);
     }
 
     @Test

@@ -64,6 +64,7 @@ class ComposeFilesTest {
             s.sorted().forEach(all::add);
         }
         all.add(ROOT.resolve("docker/pgrelay/pgrelay-healthcheck"));
+        all.add(ROOT.resolve("docker/pgrelay/pgrelay-certs"));
         return all;
     }
 
@@ -92,7 +93,23 @@ class ComposeFilesTest {
                 assertThat(s.path("environment").path("PG_PRIMARY_HOST").asText()).isEqualTo("primary");
             }
         }
+        for (String pg : List.of("primary", "standby1", "standby2")) {
+            // ssl on from the certificates the one-shot certs service writes first
+            assertThat(services.path(pg).path("depends_on").path("certs").path("condition").asText()).as(pg)
+                    .isEqualTo("service_completed_successfully");
+            assertThat(services.path(pg).path("volumes").toString()).as(pg).contains("certs:/certs:ro");
+        }
+        JsonNode certs = services.path("certs");
+        assertThat(certs.path("image").asText()).isEqualTo("pgrelay/pgrelay:dev");
+        assertThat(certs.path("entrypoint").toString()).isEqualTo("[\"pgrelay-certs\"]");
+        assertThat(certs.path("command").toString()).startsWith("[\"/certs\",\"--host\",")
+                .contains("primary", "standby1", "standby2", "pgrelay");
+        assertThat(certs.path("restart").asText()).isEqualTo("no");
+        assertThat(certs.path("volumes").toString()).contains("certs:/certs:rw");
         JsonNode pgrelay = services.path("pgrelay");
+        assertThat(pgrelay.path("depends_on").path("certs").path("condition").asText())
+                .isEqualTo("service_completed_successfully");
+        assertThat(pgrelay.path("volumes").toString()).contains("certs:/certs:ro");
         assertThat(pgrelay.path("healthcheck").path("test").toString()).contains("pgrelay-healthcheck");
         assertThat(pgrelay.path("depends_on").path("primary").path("condition").asText()).isEqualTo("service_healthy");
         assertThat(pgrelay.path("ports").toString()).contains("127.0.0.1:6432:6432", "127.0.0.1:9930:9930");
@@ -163,9 +180,26 @@ class ComposeFilesTest {
 
     @Test
     void theImagesPgrelayConfigIsValid() throws Exception {
-        PgRelayConfig config = ConfigLoader.load(ROOT.resolve("docker/pgrelay/pgrelay.toml"));
-        String summary = ConfigSummary.describe(config);
-        assertThat(summary).contains("6432", "primary:5432", "standby1:5432", "standby2:5432");
-        assertThat(config.pools()).containsOnlyKeys("app");
+        // its TLS files must exist: those the certs service writes, in a directory standing for /certs
+        Path dir = Files.createTempDirectory("pgr-compose-");
+        try {
+            Scripts.Result certs = PgrelayJar.composeCerts(dir.resolve("certs"));
+            assertThat(certs.exitCode()).as(certs.toString()).isZero();
+            String toml = Files.readString(ROOT.resolve("docker/pgrelay/pgrelay.toml"));
+            assertThat(toml).contains("tls_certificate = \"/certs/server.crt\"",
+                    "tls_private_key = \"/certs/server.key\"");
+            Path local = dir.resolve("pgrelay.toml");
+            Files.writeString(local, toml.replace("\"/certs/", "\"" + dir.resolve("certs") + "/"));
+            PgRelayConfig config = ConfigLoader.load(local);
+            String summary = ConfigSummary.describe(config);
+            assertThat(summary).contains("6432", "primary:5432", "standby1:5432", "standby2:5432");
+            assertThat(config.pools()).containsOnlyKeys("app");
+            assertThat(config.security().tlsMode().configName()).isEqualTo("prefer");
+            assertThat(config.security().serverTlsMode().configName()).isEqualTo("prefer");
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 }

@@ -48,11 +48,17 @@ class ComposeStackIT {
         Properties p = new Properties();
         p.setProperty("user", "app");
         p.setProperty("password", "app");
+        // TLS from the certs service: to pgrelay, and from pgrelay to the primary
+        p.setProperty("sslmode", "require");
         try (Connection c = new org.postgresql.Driver().connect(
                 "jdbc:postgresql://127.0.0.1:" + PGRELAY_PORT + "/app", p); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), count(*) FROM sessions")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getBoolean(1)).isFalse();
+            }
+            try (ResultSet rs = st.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getBoolean(1)).as("pgrelay's connection to the server encrypted").isTrue();
             }
             st.execute("INSERT INTO sessions (id, expires_at) VALUES ('compose', now() + interval '1 day')");
         }

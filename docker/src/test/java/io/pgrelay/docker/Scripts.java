@@ -120,6 +120,26 @@ final class Scripts {
         return run(n, Map.of(), script, args);
     }
 
+    /** Runs {@code docker/postgres/bin/<script> args...} for node n as the JVM's user (root in CI, as docker exec). */
+    Result runAsIs(Node n, Map<String, String> extraEnv, String script, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(binDir().resolve(script).toString());
+        cmd.addAll(List.of(args));
+        Process p = builder(cmd, environment(n, extraEnv), base).start();
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(180, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(script + " did not finish in 180 s: " + new String(out, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
     /** Like the container: {@code pg-entrypoint postgres} as the postgres user; returns once pg-healthcheck passes. */
     void startServer(Node n, Map<String, String> extraEnv) throws IOException {
         start(n, extraEnv, false);
