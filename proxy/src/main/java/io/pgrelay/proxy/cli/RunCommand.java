@@ -35,6 +35,24 @@ final class RunCommand {
         if (config == null) {
             return 1;
         }
+        // Handlers first: once "listening" is logged, a signal must already find them (the JVM's default for
+        // SIGHUP would end the process). A stop asked for before the console exists is honoured right after.
+        java.util.concurrent.atomic.AtomicReference<AdminConsole> ready = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean stopEarly = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable stop = () -> {
+            AdminConsole c = ready.get();
+            if (c == null) {
+                stopEarly.set(true);
+            } else {
+                c.shutdown(false);
+            }
+        };
+        boolean signals = handle("TERM", stop) & handle("INT", stop) & handle("HUP", () -> {
+            AdminConsole c = ready.get();
+            if (c != null) {
+                reload(c);
+            }
+        });
         PgRelayServer server;
         try {
             server = PgRelayServer.start(config);
@@ -45,9 +63,10 @@ final class RunCommand {
         CountDownLatch stopped = new CountDownLatch(1);
         AdminConsole console = server.admin();
         console.onStopped(stopped::countDown);
-        boolean signals = handle("TERM", () -> console.shutdown(false))
-                & handle("INT", () -> console.shutdown(false))
-                & handle("HUP", () -> reload(console));
+        ready.set(console);
+        if (stopEarly.get()) {
+            console.shutdown(false);
+        }
         if (!signals) {
             // Without signal handlers (a JVM without sun.misc.Signal): stop in a shutdown hook, at once.
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pgrelay-shutdown-hook"));
