@@ -9,10 +9,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.config.PgRelayConfig;
 import io.pgrelay.config.PoolConfig;
-import io.pgrelay.config.PoolMode;
-import io.pgrelay.config.Role;
-import io.pgrelay.config.ServerConfig;
-import io.pgrelay.config.ShardConfig;
 import io.pgrelay.config.UserConfig;
 import io.pgrelay.protocol.StartupDecoder;
 import io.pgrelay.protocol.auth.AuthException;
@@ -24,6 +20,7 @@ import io.pgrelay.proxy.client.UserSecrets;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.route.PoolGroup;
+import io.pgrelay.proxy.admin.Reloader;
 import io.pgrelay.proxy.health.ReplicationMonitor;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
@@ -44,9 +41,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The running proxy: the listener, the event loops, the pools. */
 public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
-    private static final String RESET_QUERY = "DISCARD ALL";
-    /** Prepared statements kept per server connection (PgBouncer's max_prepared_statements default). */
-    private static final int STATEMENT_CACHE_SIZE = 200;
 
     private volatile PgRelayConfig config; // volatile, as secrets, pools and groups: RELOAD swaps them (apply)
     private final Transport transport;
@@ -81,38 +75,13 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         connector.useTls(security.tls(), config.security().serverTlsMode());
         this.secrets = UserSecrets.derive(config);
         for (PoolConfig pool : config.pools().values()) {
-            ServerConfig primary = primaryOf(pool);
             for (UserConfig user : pool.users().values()) {
-                boolean transaction = user.poolMode() == PoolMode.TRANSACTION;
-                Pool.PoolSettings settings = new Pool.PoolSettings(user.poolSize(),
-                        config.general().queryWaitTimeout(), config.general().idleTimeout(),
-                        config.general().serverLifetime(), transaction ? null : RESET_QUERY, transaction,
-                        user.minPoolSize(), config.general().idleClientInTransactionTimeout());
-                PoolKey key = new PoolKey(pool.name(), user.username());
-                Pool primaryPool = new Pool(key, target(pool, user, primary), connector, settings);
-                List<Pool> standbyPools = new ArrayList<>();
-                for (ServerConfig s : pool.shards().get(0).servers()) {
-                    if (s.role() == Role.REPLICA) {
-                        // pool_size applies per server: each standby gets as many as the primary.
-                        standbyPools.add(new Pool(key, target(pool, user, s), connector, settings));
-                    }
-                }
-                pools.put(key, primaryPool);
-                groups.put(key, new PoolGroup(key, primaryPool, standbyPools, pool.routing()));
+                // The same construction RELOAD uses, so a start and a reload build identical pools.
+                PoolGroup group = Reloader.build(this, config, pool, user);
+                pools.put(group.key(), group.primary());
+                groups.put(group.key(), group);
             }
         }
-    }
-
-    private ServerTarget target(PoolConfig pool, UserConfig user, ServerConfig server) {
-        return new ServerTarget(server.host(), server.port(), pool.shards().get(0).database(),
-                user.serverUsername(), user.serverPassword(), config.general().connectTimeout(),
-                STATEMENT_CACHE_SIZE, server.weight());
-    }
-
-    static ServerConfig primaryOf(PoolConfig pool) {
-        ShardConfig shard = pool.shards().get(0);
-        return shard.servers().stream().filter(s -> s.role() == Role.PRIMARY).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("pool " + pool.name() + " has no primary"));
     }
 
     /** Starts listening on the configured host and port. */

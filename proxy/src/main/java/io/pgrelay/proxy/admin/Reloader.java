@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -160,6 +161,11 @@ public final class Reloader {
         return new Outcome(null, notes);
     }
 
+    /** The group of (pool, user) for a first start: every pool new. */
+    public static PoolGroup build(PgRelayServer server, PgRelayConfig config, PoolConfig p, UserConfig u) {
+        return build(server, config, p, u, new PoolKey(p.name(), u.username()), null, new HashSet<>());
+    }
+
     /** The group of (pool, user): existing pools on the same servers are kept and reconfigured, others made. */
     private static PoolGroup build(PgRelayServer server, PgRelayConfig config, PoolConfig p, UserConfig u, PoolKey key,
                                    PoolGroup old, Set<Pool> kept) {
@@ -183,7 +189,10 @@ public final class Reloader {
         }
         if (old != null && old.primary() == primary && old.standbys().equals(standbys)
                 && old.routing().equals(p.routing())) {
-            return old; // same pools, same routing: sessions holding the group go on unchanged
+            // Same pools, same routing: sessions holding the group go on unchanged; what pg_proc said is asked anew.
+            old.catalog().clear();
+            old.classifier().clearCache();
+            return old;
         }
         return new PoolGroup(key, primary, standbys, p.routing());
     }

@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * What pg_proc on the primary says about user functions the classifier does not know: read-only when every function
  * of that name is STABLE or IMMUTABLE and none is SECURITY DEFINER (which runs as its owner and may do anything).
  * Looked up once per name, in the background on a pooled primary connection; until the answer is in, statements
- * calling the function go to the primary. Bounded cache; cleared on RELOAD by building a new group.
+ * calling the function go to the primary. Bounded cache, cleared on RELOAD.
  */
 public final class ProcCatalog implements FunctionCatalog {
     private static final Logger log = LoggerFactory.getLogger(ProcCatalog.class);
@@ -99,6 +99,11 @@ public final class ProcCatalog implements FunctionCatalog {
             // A function that does not exist makes the statement fail anyway; let the primary say so.
             known.put(name, found && readOnly);
         }
+    }
+
+    /** RELOAD: functions may have changed since they were looked up. */
+    public void clear() {
+        known.invalidateAll();
     }
 
     /** Names asked about, for tests. */
