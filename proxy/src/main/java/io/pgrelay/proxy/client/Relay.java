@@ -15,6 +15,7 @@ import io.netty.buffer.Unpooled;
 import io.pgrelay.protocol.message.CommandComplete;
 import io.pgrelay.protocol.sql.Classification;
 import io.pgrelay.protocol.sql.Command;
+import io.pgrelay.protocol.sql.RoleHint;
 import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
@@ -85,6 +86,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private boolean loggedIn;
     /** Servers' WAL positions and lag for choosing standbys; set by the session, may stay null. */
     ReplicationMonitor monitor;
+    /**
+     * A plain BEGIN answered by pgrelay and not yet sent: the transaction's server is chosen by what follows
+     * (SET TRANSACTION READ ONLY may take it to a standby); the text is sent ahead of the next unit.
+     */
+    private String deferredBegin;
     /** Where routing decisions are counted (SHOW ROUTES, metrics); set by the session. */
     RouteStats routes = RouteStats.NONE;
     /** Runs while the client sits idle inside a transaction (idle_client_in_transaction_timeout). */
@@ -198,6 +204,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         while (!localReplies.isEmpty()) {
             tracker.synthetic(localReplies.pollFirst(), this); // owed before anything the server will answer
         }
+        if (deferredBegin != null && transactionMode) {
+            write(new io.pgrelay.protocol.message.Query(deferredBegin).encode(ctx.alloc()));
+            tracker.injectedQuery(); // the client was answered already
+            deferredBegin = null;
+        }
         if (!loggedIn) {
             loggedIn = true;
             settings.reportedAll(params);
@@ -278,9 +289,23 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 acquire(Router.Target.PRIMARY); // function calls, copy data: nothing to judge
                 return;
         }
+        if (deferredBegin == null && beginDeferred()) {
+            return;
+        }
         Router.Target target = null;
         RouteStats.Reason reason = RouteStats.Reason.DEFAULT;
         boolean writes = false;
+        if (deferredBegin != null) {
+            // The transaction is read-only only if its first statement says so; any other goes to the primary.
+            Classification first = classify(held.peekFirst());
+            target = first != null && first.command() == Command.SET_TRANSACTION_READ_ONLY
+                    && router.decide(first) == Router.Target.STANDBY ? Router.Target.STANDBY : Router.Target.PRIMARY;
+            routedToPrimary = target == Router.Target.PRIMARY;
+            routes.routed(group.key().database(), target == Router.Target.PRIMARY ? RouteStats.Role.PRIMARY
+                    : RouteStats.Role.REPLICA, RouteStats.Reason.STATEMENT);
+            acquire(target);
+            return;
+        }
         for (ByteBuf frame : held) {
             Classification c = classify(frame);
             if (c != null) {
@@ -324,6 +349,53 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                     StandardCharsets.UTF_8);
         }
         return type == MessageType.PARSE ? Rewrites.parseQuery(frame) : "";
+    }
+
+    /**
+     * A unit that is only a plain BEGIN (a Query, or Parse/Bind/Describe/Execute/Sync of it) is answered here, as
+     * the server would, and remembered: see {@link #deferredBegin}.
+     */
+    private boolean beginDeferred() {
+        String text = null;
+        for (ByteBuf frame : held) {
+            byte type = Frames.type(frame);
+            if (type == MessageType.QUERY || type == MessageType.PARSE) {
+                Classification c = classify(frame);
+                if (text != null || c == null || c.command() != Command.BEGIN || c.hint() != RoleHint.NONE) {
+                    return false;
+                }
+                text = type == MessageType.QUERY ? statementText(frame, Integer.MAX_VALUE) : Rewrites.parseQuery(frame);
+            } else if (type != MessageType.BIND && type != MessageType.DESCRIBE && type != MessageType.EXECUTE
+                    && type != MessageType.SYNC) {
+                return false;
+            }
+        }
+        if (text == null || router.sessionRole() != RoleHint.AUTO) {
+            return false;
+        }
+        deferredBegin = text;
+        while (!held.isEmpty()) {
+            ByteBuf frame = held.pollFirst();
+            byte type = Frames.type(frame);
+            frame.release();
+            switch (type) {
+                case MessageType.PARSE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
+                case MessageType.BIND -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.BIND_COMPLETE));
+                case MessageType.DESCRIBE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA));
+                case MessageType.EXECUTE -> toClient(new CommandComplete("BEGIN").encode(ctx.alloc()));
+                case MessageType.QUERY, MessageType.SYNC -> {
+                    if (type == MessageType.QUERY) {
+                        toClient(new CommandComplete("BEGIN").encode(ctx.alloc()));
+                    }
+                    status = ReadyForQuery.IN_TRANSACTION;
+                    toClient(new ReadyForQuery(status).encode(ctx.alloc()));
+                }
+                default -> {
+                }
+            }
+        }
+        ctx.flush();
+        return true;
     }
 
     private boolean onlySyncsHeld() {
@@ -839,6 +911,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** The client is gone: give back or drop the connection, release what was held. */
     void close() {
         closed = true;
+        deferredBegin = null;
         if (idleInTransaction != null) {
             idleInTransaction.cancel(false);
         }

@@ -89,6 +89,11 @@ final class ResponseTracker {
         entries.add(new Entry(Kind.DROP, type == MessageType.PARSE ? Ends.PARSE : Ends.CLOSE, null, statement));
     }
 
+    /** Records a simple Query pgrelay injected (a deferred BEGIN): everything it answers, up to ReadyForQuery, goes. */
+    void injectedQuery() {
+        entries.add(new Entry(Kind.DROP, Ends.READY, null, null));
+    }
+
     /** Records a reply pgrelay gives itself; emitted now if nothing is owed before it. */
     void synthetic(ByteBuf reply, Sink sink) {
         if (entries.isEmpty() && !skippingToSync) {
@@ -105,6 +110,17 @@ final class ResponseTracker {
     boolean onServerFrame(ByteBuf frame, Sink sink) {
         byte type = frame.getByte(frame.readerIndex());
         Entry head = entries.peekFirst();
+        if (head != null && head.kind() == Kind.DROP && head.ends() == Ends.READY) {
+            // The answer to pgrelay's own Query: swallowed whole, its ReadyForQuery included.
+            if (type == MessageType.READY_FOR_QUERY) {
+                entries.pollFirst();
+                frame.release();
+                emitSynthetics(sink);
+            } else {
+                frame.release();
+            }
+            return false;
+        }
         switch (type) {
             case MessageType.READY_FOR_QUERY: {
                 // Everything up to the Sync/Query this answers is settled now.

@@ -77,6 +77,7 @@ public final class Router {
             case BEGIN:
                 return defaultReadOnly ? Target.STANDBY : Target.PRIMARY;
             case BEGIN_READ_ONLY:
+            case SET_TRANSACTION_READ_ONLY: // first in a transaction whose BEGIN pgrelay deferred
                 return Target.STANDBY;
             case QUERY:
                 return c.route() == Route.STANDBY ? Target.STANDBY : Target.PRIMARY;

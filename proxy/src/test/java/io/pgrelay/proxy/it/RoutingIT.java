@@ -216,6 +216,30 @@ class RoutingIT {
     }
 
     @Test
+    void beginThenSetTransactionReadOnlyRunsOnAStandby() throws Exception {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SET TRANSACTION READ ONLY");
+            int where = port(st, WHERE);
+            assertThat(standbyPorts).contains(where);
+            try (ResultSet rs = st.executeQuery("SHOW transaction_read_only")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("on");
+            }
+            assertThat(port(st, WHERE)).isEqualTo(where); // the transaction stays there
+            st.execute("COMMIT");
+            st.execute("BEGIN");
+            st.execute("COMMIT"); // an empty transaction is fine too
+        }
+        // The same with psql's simple protocol, one statement per message.
+        Psql.Result r = Psql.run(proxy.psqlUrl("app", "app", "app"), java.util.Map.of(), "BEGIN",
+                "SET TRANSACTION READ ONLY", "SELECT pg_catalog.inet_server_port()", "COMMIT");
+        assertThat(r.stderr()).isEmpty();
+        assertThat(r.stdout().lines().toList()).hasSize(4);
+        assertThat(standbyPorts).contains(Integer.parseInt(r.stdout().lines().toList().get(2)));
+    }
+
+    @Test
     void hintsForceTheRole() throws SQLException {
         try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
             assertThat(port(st, "/* pgrelay: primary */ " + WHERE)).isEqualTo(primaryPort);
