@@ -39,6 +39,7 @@ final class RunCommand {
         // SIGHUP would end the process). A stop asked for before the console exists is honoured right after.
         java.util.concurrent.atomic.AtomicReference<AdminConsole> ready = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicBoolean stopEarly = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean reloadEarly = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable stop = () -> {
             AdminConsole c = ready.get();
             if (c == null) {
@@ -51,6 +52,12 @@ final class RunCommand {
             AdminConsole c = ready.get();
             if (c != null) {
                 reload(c);
+            } else {
+                reloadEarly.set(true); // "listening" may be logged before the console is handed over
+                AdminConsole late = ready.get(); // handed over meanwhile: whoever claims the flag reloads
+                if (late != null && reloadEarly.getAndSet(false)) {
+                    reload(late);
+                }
             }
         });
         PgRelayServer server;
@@ -66,6 +73,8 @@ final class RunCommand {
         ready.set(console);
         if (stopEarly.get()) {
             console.shutdown(false);
+        } else if (reloadEarly.getAndSet(false)) {
+            reload(console);
         }
         if (!signals) {
             // Without signal handlers (a JVM without sun.misc.Signal): stop in a shutdown hook, at once.
