@@ -296,10 +296,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         RouteStats.Reason reason = RouteStats.Reason.DEFAULT;
         boolean writes = false;
         if (deferredBegin != null) {
-            // The transaction is read-only only if its first statement says so; any other goes to the primary.
+            // The transaction is read-only if the session says so (default_transaction_read_only) or its first
+            // statement does (SET TRANSACTION READ ONLY); any other goes to the primary.
             Classification first = classify(held.peekFirst());
-            target = first != null && first.command() == Command.SET_TRANSACTION_READ_ONLY
-                    && router.decide(first) == Router.Target.STANDBY ? Router.Target.STANDBY : Router.Target.PRIMARY;
+            boolean readOnly = router.defaultReadOnly() || first != null
+                    && first.command() == Command.SET_TRANSACTION_READ_ONLY;
+            target = readOnly && first != null && router.decide(first) != Router.Target.PRIMARY
+                    || readOnly && first == null ? Router.Target.STANDBY : Router.Target.PRIMARY;
             routedToPrimary = target == Router.Target.PRIMARY;
             routes.routed(group.key().database(), target == Router.Target.PRIMARY ? RouteStats.Role.PRIMARY
                     : RouteStats.Role.REPLICA, RouteStats.Reason.STATEMENT);

@@ -43,6 +43,11 @@ public final class Router {
         };
     }
 
+    /** Whether a plain BEGIN starts a read-only transaction (SET default_transaction_read_only = on). */
+    public boolean defaultReadOnly() {
+        return defaultReadOnly;
+    }
+
     public RoleHint sessionRole() {
         return sessionRole;
     }

@@ -231,6 +231,17 @@ class RoutingIT {
             st.execute("BEGIN");
             st.execute("COMMIT"); // an empty transaction is fine too
         }
+        // A session whose transactions are read-only by default: a plain BEGIN may go to a standby too.
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            st.execute("SET default_transaction_read_only = on");
+            st.execute("BEGIN");
+            assertThat(standbyPorts).contains(port(st, WHERE));
+            st.execute("COMMIT");
+            st.execute("SET default_transaction_read_only = off");
+            st.execute("BEGIN");
+            assertThat(port(st, WHERE)).isEqualTo(primaryPort);
+            st.execute("COMMIT");
+        }
         // The same with psql's simple protocol, one statement per message.
         Psql.Result r = Psql.run(proxy.psqlUrl("app", "app", "app"), java.util.Map.of(), "BEGIN",
                 "SET TRANSACTION READ ONLY", "SELECT pg_catalog.inet_server_port()", "COMMIT");
