@@ -160,45 +160,46 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** Applies the client's settings on the connection's loop, links it there, then continues on this loop. */
     private void sync(ServerConnection conn) {
-        String sql = settings.sql(conn.parameters(), conn.appliedSettings());
+        String sql = settings.sql(conn.reportedLower(), conn.appliedSettings());
         EventLoop serverLoop = conn.channel().eventLoop();
         if (sql.isEmpty() && serverLoop.inEventLoop()) {
             // The common case, a connection on this client's own loop that already matches: no task hops.
             conn.link(this);
-            synced(conn, serverLoop.newSucceededFuture(conn.parameters()));
+            synced(conn, false, null);
             return;
         }
         serverLoop.execute(() -> {
-            Future<Map<String, String>> setup = sql.isEmpty()
-                    ? serverLoop.newSucceededFuture(conn.parameters())
-                    : conn.runInternal(sql);
+            Future<?> setup = sql.isEmpty() ? serverLoop.newSucceededFuture(null) : conn.runInternal(sql);
             setup.addListener(s -> {
                 if (s.isSuccess()) {
                     conn.link(this);
                 }
+                Throwable failure = s.cause();
                 if (ctx.executor().inEventLoop()) {
-                    synced(conn, setup);
+                    synced(conn, !sql.isEmpty(), failure);
                 } else {
-                    ctx.executor().execute(() -> synced(conn, setup));
+                    ctx.executor().execute(() -> synced(conn, !sql.isEmpty(), failure));
                 }
             });
         });
     }
 
-    private void synced(ServerConnection conn, Future<Map<String, String>> setup) {
+    /** The connection is linked ({@code failure} null) with {@code ran} telling whether settings were applied. */
+    private void synced(ServerConnection conn, boolean ran, Throwable failure) {
         waitingForServer = false;
         Pool pool = current;
         if (closed) {
             pool.release(conn);
             return;
         }
-        if (!setup.isSuccess()) {
+        if (failure != null) {
             pool.release(conn);
-            owner.fail(ClientSession.fatalFor(setup.cause()));
+            owner.fail(ClientSession.fatalFor(failure));
             return;
         }
-        Map<String, String> params = setup.getNow();
-        settings.recordApplied(params, conn.appliedSettings());
+        if (ran) {
+            settings.recordApplied(conn.reportedLower(), conn.appliedSettings());
+        }
         server = conn;
         traffic.assigned();
         while (!localReplies.isEmpty()) {
@@ -211,6 +212,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
         if (!loggedIn) {
             loggedIn = true;
+            Map<String, String> params = conn.parameters(); // a copy, once per client
             settings.reportedAll(params);
             owner.loginReady(params);
         }

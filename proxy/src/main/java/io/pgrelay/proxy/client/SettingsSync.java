@@ -38,42 +38,44 @@ final class SettingsSync {
     }
 
     /**
-     * One query string that brings a connection with these reported parameters and these pgrelay-applied settings
-     * to what the client expects; empty when it already matches.
+     * One query string that brings a connection with these reported parameters (by lower-case name) and these
+     * pgrelay-applied settings to what the client expects; empty, and nothing allocated, when it already matches.
      */
-    String sql(Map<String, String> serverParameters, Map<String, String> applied) {
-        Map<String, String> reported = new HashMap<>();
-        serverParameters.forEach((k, v) -> reported.put(k.toLowerCase(Locale.ROOT), v));
-        StringBuilder set = new StringBuilder();
+    String sql(Map<String, String> reported, Map<String, String> applied) {
+        StringBuilder set = null;
         for (Map.Entry<String, String> e : desired.entrySet()) {
             String key = e.getKey();
             String current = reported.containsKey(key) ? reported.get(key) : applied.get(key);
             if (!e.getValue().equals(current)) {
-                set.append(set.length() == 0 ? "SELECT " : ", ");
+                if (set == null) {
+                    set = new StringBuilder("SELECT ");
+                } else {
+                    set.append(", ");
+                }
                 // set_config() takes the value as raw text, as the startup packet and postgresql.conf do.
                 set.append("pg_catalog.set_config(").append(quoteLiteral(key)).append(", ")
                         .append(quoteLiteral(e.getValue())).append(", false)");
             }
         }
-        StringBuilder sql = new StringBuilder(set);
+        StringBuilder sql = set;
         for (String key : applied.keySet()) {
             if (!desired.containsKey(key)) {
-                if (sql.length() > 0) {
+                if (sql == null) {
+                    sql = new StringBuilder();
+                } else {
                     sql.append("; ");
                 }
                 sql.append("RESET \"").append(key.replace("\"", "\"\"")).append('"');
             }
         }
-        return sql.toString();
+        return sql == null ? "" : sql.toString();
     }
 
     /** After {@link #sql} ran: what pgrelay has applied on that connection beyond the reported parameters. */
-    void recordApplied(Map<String, String> serverParameters, Map<String, String> applied) {
-        Set<String> reported = new java.util.HashSet<>();
-        serverParameters.keySet().forEach(k -> reported.add(k.toLowerCase(Locale.ROOT)));
+    void recordApplied(Map<String, String> reported, Map<String, String> applied) {
         applied.clear();
         desired.forEach((k, v) -> {
-            if (!reported.contains(k)) {
+            if (!reported.containsKey(k)) {
                 applied.put(k, v);
             }
         });

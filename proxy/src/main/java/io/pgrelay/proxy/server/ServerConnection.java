@@ -59,6 +59,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private final Promise<ServerConnection> loginPromise;
     private final long createdNanos = System.nanoTime();
     private final Map<String, String> parameters = new LinkedHashMap<>();
+    /** The same, keyed by lower-case name: what settings sync compares against, without copying per acquisition. */
+    private final Map<String, String> lowerParameters = new HashMap<>();
 
     private ChannelHandlerContext ctx;
     private State state = State.LOGIN;
@@ -213,7 +215,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
             }
         } else if (type == MessageType.PARAMETER_STATUS) {
             ParameterStatus ps = ParameterStatus.decode(frame);
-            parameters.put(ps.name(), ps.value());
+            putParameter(ps);
         }
         link.serverFrame(this, frame);
     }
@@ -226,7 +228,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
                 log.info("server {} [{}] sent while idle: {}", target.address(), id, ErrorResponse.decode(frame));
             } else if (type == MessageType.PARAMETER_STATUS) {
                 ParameterStatus ps = ParameterStatus.decode(frame);
-                parameters.put(ps.name(), ps.value());
+                putParameter(ps);
                 return;
             } else if (type == MessageType.NOTICE_RESPONSE || type == MessageType.NOTIFICATION_RESPONSE) {
                 return;
@@ -249,7 +251,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
                     break;
                 case MessageType.PARAMETER_STATUS: {
                     ParameterStatus ps = ParameterStatus.decode(frame);
-                    parameters.put(ps.name(), ps.value());
+                    putParameter(ps);
                     break;
                 }
                 case MessageType.BACKEND_KEY_DATA:
@@ -409,7 +411,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
             internalRows.add(dataRow(frame));
         } else if (type == MessageType.PARAMETER_STATUS) {
             ParameterStatus ps = ParameterStatus.decode(frame);
-            parameters.put(ps.name(), ps.value());
+            putParameter(ps);
         } else if (type == MessageType.ERROR_RESPONSE && internalError == null) {
             internalError = ErrorResponse.decode(frame);
         } else if (type == MessageType.READY_FOR_QUERY) {
@@ -426,6 +428,19 @@ public final class ServerConnection extends ChannelDuplexHandler {
             }
         }
         // Row data, command tags and notices of pgrelay's own queries go nowhere.
+    }
+
+    private void putParameter(ParameterStatus ps) {
+        parameters.put(ps.name(), ps.value());
+        lowerParameters.put(ps.name().toLowerCase(java.util.Locale.ROOT), ps.value());
+    }
+
+    /**
+     * The reported parameters by lower-case name, live and not copied: for whoever holds the connection, while no
+     * internal query runs on it (the holder reads it only between hand-overs, which order the writes before it).
+     */
+    public Map<String, String> reportedLower() {
+        return lowerParameters;
     }
 
     /** The server's parameters as last reported. Event loop only. */
