@@ -48,8 +48,10 @@ class TransactionPoolingIT {
         cluster = SharedCluster.get();
         String users = "[pools.app.users.1]\nusername = \"tiny\"\npassword = \"tiny\"\npool_size = 1\n"
                 + "server_username = \"app\"\nserver_password = \"app\"\n";
+        // Reads are routed to standbys; these tests read what they just wrote, as apps do, so the pool keeps a
+        // client's reads on servers that have its writes (read_your_writes = lsn).
         proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 10, "query_wait_timeout = 3000", users)
-                .replace("pool_mode = \"session\"", "pool_mode = \"transaction\""));
+                .replace("pool_mode = \"session\"", "pool_mode = \"transaction\"\nread_your_writes = \"lsn\""));
     }
 
     @AfterAll
