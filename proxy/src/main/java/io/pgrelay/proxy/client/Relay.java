@@ -379,27 +379,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return false;
         }
         deferredBegin = text;
-        while (!held.isEmpty()) {
-            ByteBuf frame = held.pollFirst();
-            byte type = Frames.type(frame);
-            frame.release();
-            switch (type) {
-                case MessageType.PARSE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
-                case MessageType.BIND -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.BIND_COMPLETE));
-                case MessageType.DESCRIBE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA));
-                case MessageType.EXECUTE -> toClient(new CommandComplete("BEGIN").encode(ctx.alloc()));
-                case MessageType.QUERY, MessageType.SYNC -> {
-                    if (type == MessageType.QUERY) {
-                        toClient(new CommandComplete("BEGIN").encode(ctx.alloc()));
-                    }
-                    status = ReadyForQuery.IN_TRANSACTION;
-                    toClient(new ReadyForQuery(status).encode(ctx.alloc()));
-                }
-                default -> {
-                }
-            }
-        }
-        ctx.flush();
+        status = ReadyForQuery.IN_TRANSACTION; // what the server would say after BEGIN
+        answerHeld(() -> Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA),
+                () -> toClient(new CommandComplete("BEGIN").encode(ctx.alloc())));
         return true;
     }
 
@@ -467,6 +449,20 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (!show) {
             router.setSessionRole(hint.hint());
         }
+        answerHeld(() -> show ? roleRowDescription() : Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA), () -> {
+            if (show) {
+                toClient(roleDataRow());
+            }
+            toClient(new CommandComplete(show ? "SHOW" : "SET").encode(ctx.alloc()));
+        });
+        return true;
+    }
+
+    /**
+     * Answers every held frame of a one-statement unit as the server would, the frames consumed: Parse and Bind
+     * complete, Describe and Execute as given, ReadyForQuery with the client's status for a Sync or Query.
+     */
+    private void answerHeld(java.util.function.Supplier<ByteBuf> describe, Runnable execute) {
         while (!held.isEmpty()) {
             ByteBuf frame = held.pollFirst();
             byte type = Frames.type(frame);
@@ -474,21 +470,19 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             switch (type) {
                 case MessageType.PARSE -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
                 case MessageType.BIND -> toClient(Rewrites.emptyReply(ctx.alloc(), MessageType.BIND_COMPLETE));
-                case MessageType.DESCRIBE -> toClient(show ? roleRowDescription()
-                        : Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA));
-                case MessageType.EXECUTE -> {
-                    if (show) {
-                        toClient(roleDataRow());
-                    }
-                    toClient(new CommandComplete(show ? "SHOW" : "SET").encode(ctx.alloc()));
+                case MessageType.DESCRIBE -> toClient(describe.get());
+                case MessageType.EXECUTE -> execute.run();
+                case MessageType.QUERY -> {
+                    execute.run();
+                    toClient(new ReadyForQuery(status).encode(ctx.alloc()));
                 }
                 case MessageType.SYNC -> toClient(new ReadyForQuery(status).encode(ctx.alloc()));
                 default -> {
+                    // Flush: nothing to answer
                 }
             }
         }
         ctx.flush();
-        return true;
     }
 
     private ByteBuf roleRowDescription() {
