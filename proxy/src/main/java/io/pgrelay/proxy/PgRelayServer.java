@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
 
-    private volatile PgRelayConfig config; // volatile, as secrets, pools and groups: RELOAD swaps them (apply)
+    private volatile PgRelayConfig config; // volatile, as secrets and groups: RELOAD swaps them (apply)
     private final Transport transport;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
@@ -52,8 +51,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private final io.pgrelay.proxy.tls.TransportSecurity security;
     private final CancelKeys cancelKeys = new CancelKeys();
     private final StatementRegistry statements = new StatementRegistry();
-    /** The primary's pool of each (database, user); {@link #groups} adds the standbys' and routing. */
-    private volatile Map<PoolKey, Pool> pools = new LinkedHashMap<>();
     private volatile Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
     /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
     private final io.pgrelay.proxy.admin.AdminConsole admin = new io.pgrelay.proxy.admin.AdminConsole(this);
@@ -78,7 +75,6 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
             for (UserConfig user : pool.users().values()) {
                 // The same construction RELOAD uses, so a start and a reload build identical pools.
                 PoolGroup group = Reloader.build(this, config, pool, user);
-                pools.put(group.key(), group.primary());
                 groups.put(group.key(), group);
             }
         }
@@ -118,7 +114,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         String host = config.general().host();
         listener = b.bind(host, config.general().port()).sync().channel();
         evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
-        log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), pools.size());
+        log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), groups.size());
         admin.start(workerGroup);
         List<ServerTarget> targets = new ArrayList<>();
         for (Pool p : allPools()) {
@@ -182,18 +178,15 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         return monitor;
     }
 
-    public Collection<Pool> pools() {
-        return pools.values();
-    }
-
     @Override
     public PgRelayConfig config() {
         return config;
     }
 
-    @Override
+    /** The primary's pool of a (database, user). */
     public Pool pool(String database, String user) {
-        return pools.get(new PoolKey(database, user));
+        PoolGroup g = group(database, user);
+        return g == null ? null : g.primary();
     }
 
     @Override
@@ -251,13 +244,8 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
      */
     public synchronized void apply(PgRelayConfig newConfig, UserSecrets newSecrets,
                                    Map<PoolKey, PoolGroup> newGroups) {
-        Map<PoolKey, Pool> primaries = new LinkedHashMap<>();
-        for (Map.Entry<PoolKey, PoolGroup> e : newGroups.entrySet()) {
-            primaries.put(e.getKey(), e.getValue().primary());
-        }
         this.secrets = newSecrets;
         this.groups = new LinkedHashMap<>(newGroups);
-        this.pools = primaries;
         this.config = newConfig;
     }
 

@@ -10,8 +10,6 @@ import io.pgrelay.proxy.server.ServerConnector;
 public interface ProxyServices {
     PgRelayConfig config();
 
-    Pool pool(String database, String user);
-
     /** The primary's and the standbys' pools of a (database, user), with its routing. */
     PoolGroup group(String database, String user);
 
