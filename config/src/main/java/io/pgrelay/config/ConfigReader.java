@@ -274,16 +274,8 @@ final class ConfigReader {
     }
 
     private Map<String, UserConfig> readUsers(JsonNode node, KeyPath p, PoolMode poolMode) {
-        if (node == null) {
-            problem(p, MISSING);
-            return null;
-        }
-        ObjectNode t = table(node, p);
+        ObjectNode t = requiredTable(node, p, "must define at least one user");
         if (t == null) {
-            return null;
-        }
-        if (t.isEmpty()) {
-            problem(p, "must define at least one user");
             return null;
         }
         int before = problems.size();
@@ -379,16 +371,8 @@ final class ConfigReader {
 
     /** Sharding is not implemented: exactly one shard, named "0" as pgcat numbers them. */
     private ShardConfig readShards(JsonNode node, KeyPath p) {
-        if (node == null) {
-            problem(p, MISSING);
-            return null;
-        }
-        ObjectNode t = table(node, p);
+        ObjectNode t = requiredTable(node, p, "must define shard \"0\"");
         if (t == null) {
-            return null;
-        }
-        if (t.isEmpty()) {
-            problem(p, "must define shard \"0\"");
             return null;
         }
         ShardConfig shard = null;
@@ -481,6 +465,20 @@ final class ConfigReader {
     }
 
     // ---- typed access: absent -> default; wrong -> problem and null ----
+
+    /** A table that must be there and hold something; {@code emptyMessage} says what it must hold. */
+    private ObjectNode requiredTable(JsonNode node, KeyPath p, String emptyMessage) {
+        if (node == null) {
+            problem(p, MISSING);
+            return null;
+        }
+        ObjectNode t = table(node, p);
+        if (t != null && t.isEmpty()) {
+            problem(p, emptyMessage);
+            return null;
+        }
+        return t;
+    }
 
     private ObjectNode table(JsonNode node, KeyPath p) {
         if (node.isObject()) {
