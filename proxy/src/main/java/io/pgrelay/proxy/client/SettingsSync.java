@@ -1,6 +1,7 @@
 package io.pgrelay.proxy.client;
 
-import java.util.HashMap;
+import io.pgrelay.proxy.server.ServerConnection;
+
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -53,8 +54,8 @@ final class SettingsSync {
                     set.append(", ");
                 }
                 // set_config() takes the value as raw text, as the startup packet and postgresql.conf do.
-                set.append("pg_catalog.set_config(").append(quoteLiteral(key)).append(", ")
-                        .append(quoteLiteral(e.getValue())).append(", false)");
+                set.append("pg_catalog.set_config(").append(ServerConnection.literal(key)).append(", ")
+                        .append(ServerConnection.literal(e.getValue())).append(", false)");
             }
         }
         StringBuilder sql = set;
@@ -79,10 +80,5 @@ final class SettingsSync {
                 applied.put(k, v);
             }
         });
-    }
-
-    /** An E'' literal, correct whatever standard_conforming_strings says. */
-    static String quoteLiteral(String value) {
-        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
     }
 }

@@ -87,11 +87,6 @@ public final class PoolGroup {
         return all;
     }
 
-    /** A pool for a read, with no lag limits and no read-your-writes position to honour. */
-    public Pool forRead() {
-        return forRead(null, 0);
-    }
-
     /**
      * A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode, among those
      * within the lag limits and, when {@code minLsn > 0}, that have replayed up to it. The primary when none fits.

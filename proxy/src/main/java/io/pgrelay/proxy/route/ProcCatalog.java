@@ -75,8 +75,7 @@ public final class ProcCatalog implements FunctionCatalog {
         StringBuilder in = new StringBuilder();
         for (String n : names) {
             String bare = n.contains(".") ? n.substring(n.lastIndexOf('.') + 1) : n;
-            in.append(in.length() == 0 ? "" : ", ").append("E'").append(bare.replace("\\", "\\\\").replace("'", "''"))
-                    .append('\'');
+            in.append(in.length() == 0 ? "" : ", ").append(ServerConnection.literal(bare));
         }
         return "SELECT n.nspname, p.proname, bool_and(p.provolatile <> 'v' AND NOT p.prosecdef) "
                 + "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "

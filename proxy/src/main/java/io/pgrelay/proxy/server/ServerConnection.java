@@ -81,7 +81,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private final ServerStatements statements;
     private final Map<String, String> appliedSettings = new HashMap<>();
     private boolean dirty;
-    private Promise<Map<String, String>> internalPromise;
+    private Promise<Void> internalPromise;
     private int internalPendingReady;
     private ErrorResponse internalError;
     /** Rows of an internal query that wants them (text format); null otherwise. */
@@ -353,12 +353,12 @@ public final class ServerConnection extends ChannelDuplexHandler {
 
     /**
      * Runs pgrelay's own simple queries, each its own Query message (so DISCARD ALL is never inside an implicit
-     * transaction block), and consumes every answer. Completes with the server's parameters afterwards, or fails
+     * transaction block), and consumes every answer. Completes once the server has answered them all, or fails
      * with the first ErrorResponse. Must be called on the event loop while IDLE.
      */
-    public Future<Map<String, String>> runInternal(String... statements) {
+    public Future<Void> runInternal(String... statements) {
         assert ctx.executor().inEventLoop();
-        Promise<Map<String, String>> promise = ctx.executor().newPromise();
+        Promise<Void> promise = ctx.executor().newPromise();
         if (state != State.IDLE) {
             promise.setFailure(new IllegalStateException("server connection " + id + " is " + state));
             return promise;
@@ -374,12 +374,17 @@ public final class ServerConnection extends ChannelDuplexHandler {
         return promise;
     }
 
+    /** A string literal for pgrelay's own queries: E'' quoting, correct whatever standard_conforming_strings says. */
+    public static String literal(String value) {
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
+    }
+
     /** One internal query whose rows are wanted, as text. Event loop only, while IDLE. */
     public Future<List<List<String>>> queryInternal(String sql) {
         assert ctx.executor().inEventLoop();
         Promise<List<List<String>>> promise = ctx.executor().newPromise();
         List<List<String>> rows = new ArrayList<>();
-        Future<Map<String, String>> done = runInternal(sql);
+        Future<Void> done = runInternal(sql);
         if (!done.isDone()) {
             internalRows = rows;
         }
@@ -418,12 +423,12 @@ public final class ServerConnection extends ChannelDuplexHandler {
             transactionStatus = ReadyForQuery.statusOf(frame);
             if (--internalPendingReady == 0) {
                 state = State.IDLE;
-                Promise<Map<String, String>> p = internalPromise;
+                Promise<Void> p = internalPromise;
                 internalPromise = null;
                 if (internalError != null) {
                     p.tryFailure(new PgRelayException(internalError));
                 } else {
-                    p.trySuccess(Map.copyOf(parameters));
+                    p.trySuccess(null);
                 }
             }
         }
