@@ -83,6 +83,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private Future<ServerConnection> acquiring;
     /** From asking the pool until the connection is synced and linked (the pool may answer at once). */
     private boolean waitingForServer;
+    /** Connections found dead while being set up for the current unit; bounded so a dying server fails fast. */
+    private int deadOnArrival;
+    private static final int DEAD_ON_ARRIVAL_RETRIES = 3;
     private boolean loggedIn;
     /** Servers' WAL positions and lag for choosing standbys; set by the session, may stay null. */
     ReplicationMonitor monitor;
@@ -125,6 +128,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private void acquire(Router.Target target) {
         Pool pool = target == Router.Target.STANDBY
                 ? group.forRead(monitor, router == null ? 0 : router.minLsn()) : group.primary();
+        deadOnArrival = 0;
+        acquireFrom(pool);
+    }
+
+    private void acquireFrom(Pool pool) {
         waitingForServer = true;
         traffic.waiting();
         current = pool;
@@ -194,6 +202,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
         if (failure != null) {
             pool.release(conn);
+            if (!conn.channel().isActive() && deadOnArrival++ < DEAD_ON_ARRIVAL_RETRIES) {
+                // It died idle in the pool (a terminated backend, a restart) before any of the client's work was
+                // written to it: nothing ran, so another connection can serve the client as if nothing happened.
+                log.info("pool {}: server connection {} closed before use; taking another", pool.key(), conn.id());
+                acquireFrom(pool);
+                return;
+            }
             owner.fail(ClientSession.fatalFor(failure));
             return;
         }
