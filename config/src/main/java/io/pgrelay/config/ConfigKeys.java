@@ -20,9 +20,11 @@ final class ConfigKeys {
             "client_login_timeout", "idle_client_in_transaction_timeout", "max_packet_size",
             "tls_mode", "tls_certificate", "tls_private_key", "tls_ca_file", "server_tls_mode", "server_tls_ca_file",
             "server_tls", "verify_server_certificate", "gss_keytab", "gss_principal", "gss_include_realm",
-            "stats_users", "enable_prometheus_exporter", "prometheus_exporter_port", "shutdown_timeout");
+            "stats_users", "enable_prometheus_exporter", "prometheus_exporter_port", "shutdown_timeout",
+            "healthcheck_interval", "healthcheck_timeout", "ban_after_failures", "ban_time", "failover_timeout",
+            "auto_promote", "promote_after");
     static final Set<String> GENERAL_PGCAT = Set.of(
-            "healthcheck_timeout", "healthcheck_delay", "ban_time", "tcp_keepalives_idle",
+            "healthcheck_delay", "tcp_keepalives_idle",
             "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads",
             "auth_query", "auth_query_user", "auth_query_password", "autoreload",
             "log_client_connections", "log_client_disconnections", "default_role",

@@ -50,6 +50,7 @@ final class ConfigReader {
             defaultAuthType = null;
         }
         security = generalTable == null ? null : readSecurity(generalTable, generalPath);
+        HealthConfig health = generalTable == null ? null : readHealth(generalTable, generalPath);
         Map<String, PoolConfig> pools = readPools(top.get("pools"), KeyPath.of("pools"));
         if (!problems.isEmpty()) {
             throw new ConfigException(inLineOrder(problems));
@@ -57,7 +58,7 @@ final class ConfigReader {
         List<String> warningTexts = inLineOrder(warnings).stream()
                 .map(w -> w.keyPath() + ": " + w.message())
                 .toList();
-        return new PgRelayConfig(source, general, pools, warningTexts, security);
+        return new PgRelayConfig(source, general, pools, warningTexts, security, health);
     }
 
     /** tls_*, server_tls_* and gss_* of [general], with pgcat's tls_certificate / server_tls spellings. */
@@ -104,6 +105,30 @@ final class ConfigReader {
             return null;
         }
         return new SecurityConfig(mode, cert, key, ca, serverMode, serverCa, keytab, principal, includeRealm);
+    }
+
+    /** healthcheck_*, ban_*, failover_timeout, auto_promote and promote_after of [general]. */
+    private HealthConfig readHealth(ObjectNode g, KeyPath p) {
+        int before = problems.size();
+        HealthConfig d = HealthConfig.DEFAULTS;
+        Duration interval = duration(g, p, "healthcheck_interval", d.healthcheckInterval().toMillis());
+        if (interval != null && interval.toMillis() < 10) {
+            problem(p.child("healthcheck_interval"), "must be at least 10 ms");
+        }
+        Duration timeout = duration(g, p, "healthcheck_timeout", d.healthcheckTimeout().toMillis());
+        if (timeout != null && timeout.isZero()) {
+            problem(p.child("healthcheck_timeout"), "must be more than 0 ms");
+        }
+        Long banAfter = integer(g, p, "ban_after_failures", d.banAfterFailures(), 1, 1000);
+        Long banSeconds = integer(g, p, "ban_time", d.banTime().toSeconds(), 0, 86_400); // seconds, as in pgcat
+        Duration failoverTimeout = duration(g, p, "failover_timeout", d.failoverTimeout().toMillis());
+        Boolean autoPromote = bool(g, p, "auto_promote", d.autoPromote());
+        Duration promoteAfter = duration(g, p, "promote_after", d.promoteAfter().toMillis());
+        if (problems.size() > before) {
+            return null;
+        }
+        return new HealthConfig(interval, timeout, banAfter.intValue(), Duration.ofSeconds(banSeconds),
+                failoverTimeout, autoPromote, promoteAfter);
     }
 
     private String readableFile(ObjectNode t, KeyPath p, String key) {

@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param source   where it was read from (file path or the name given to {@link ConfigLoader#parse})
  * @param pools    keyed by the database name clients connect to, in file order
  * @param warnings things accepted but ignored (pgcat keys pgrelay does not implement yet), in line order
+ * @param health   health checks, bans and failover
  */
 public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
-                            SecurityConfig security) {
+                            SecurityConfig security, HealthConfig health) {
 
     public PgRelayConfig {
         Objects.requireNonNull(source, "source");
@@ -22,10 +23,17 @@ public record PgRelayConfig(String source, General general, Map<String, PoolConf
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         warnings = List.copyOf(warnings);
         security = security == null ? SecurityConfig.NONE : security;
+        health = health == null ? HealthConfig.DEFAULTS : health;
+    }
+
+    /** With the default health checks. */
+    public PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
+                         SecurityConfig security) {
+        this(source, general, pools, warnings, security, HealthConfig.DEFAULTS);
     }
 
     /** Without TLS or GSSAPI. */
     public PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings) {
-        this(source, general, pools, warnings, SecurityConfig.NONE);
+        this(source, general, pools, warnings, SecurityConfig.NONE, HealthConfig.DEFAULTS);
     }
 }

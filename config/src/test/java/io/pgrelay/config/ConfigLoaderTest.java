@@ -54,10 +54,11 @@ class ConfigLoaderTest {
         assertThat(analytics.shards().get(0).servers())
                 .containsExactly(new ServerConfig("db.example.com", 5432, Role.PRIMARY));
 
+        // pgcat's health keys mean the same here: probe timeout in ms, ban time in seconds.
+        assertThat(config.health().healthcheckTimeout()).isEqualTo(Duration.ofMillis(1000));
+        assertThat(config.health().banTime()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.warnings()).containsExactly(
-                "general.healthcheck_timeout: pgcat key not supported yet, ignored",
                 "general.healthcheck_delay: pgcat key not supported yet, ignored",
-                "general.ban_time: pgcat key not supported yet, ignored",
                 "pools.app.users.0.statement_timeout: pgcat key not supported yet, ignored",
                 "pools.app.shards.0.mirrors: pgcat key not supported yet, ignored");
     }
