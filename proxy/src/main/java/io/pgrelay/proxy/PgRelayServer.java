@@ -21,7 +21,7 @@ import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.admin.Reloader;
-import io.pgrelay.proxy.health.ReplicationMonitor;
+import io.pgrelay.proxy.health.HealthMonitor;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 import io.pgrelay.proxy.server.ServerTarget;
@@ -55,9 +55,9 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
     private final io.pgrelay.proxy.admin.AdminConsole admin = new io.pgrelay.proxy.admin.AdminConsole(this);
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
-    /** How often every server's WAL position and lag are probed (health checks will make this configurable). */
-    private static final Duration PROBE_INTERVAL = Duration.ofMillis(500);
-    private volatile ReplicationMonitor monitor;
+    /** Roles decided by the health checks; every pool group routes by it. */
+    private final io.pgrelay.proxy.health.Topology topology = new io.pgrelay.proxy.health.Topology();
+    private volatile HealthMonitor monitor;
     private final AtomicInteger clients = new AtomicInteger();
     private Channel listener;
     private ScheduledFuture<?> evictor;
@@ -116,13 +116,44 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
         log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), groups.size());
         admin.start(workerGroup);
-        List<ServerTarget> targets = new ArrayList<>();
-        for (Pool p : allPools()) {
-            targets.add(p.target());
+        monitor = new HealthMonitor(connector, workerGroup.next(), config.health(), admin.metrics().hosts(), topology,
+                this::roleChanged);
+        watch(config, groups.values());
+    }
+
+    /** Tells the health checks which servers to probe, grouped as the pools share a primary (start and RELOAD). */
+    public void watch(PgRelayConfig cfg, java.util.Collection<PoolGroup> watched) {
+        List<List<ServerTarget>> clusters = new ArrayList<>();
+        for (PoolGroup g : watched) {
+            List<ServerTarget> targets = new ArrayList<>();
+            for (Pool p : g.all()) {
+                targets.add(p.target());
+            }
+            clusters.add(targets);
         }
-        monitor = new ReplicationMonitor(connector, workerGroup.next(), targets, PROBE_INTERVAL,
-                admin.metrics().hosts());
-        monitor.start();
+        HealthMonitor m = monitor;
+        if (m != null) {
+            m.configure(clusters, cfg.health());
+        }
+    }
+
+    /** A server died, was fenced, or changed role: its pooled connections close (idle now, busy once given back). */
+    private void roleChanged(String address, io.pgrelay.proxy.health.RoleDecider.Role from,
+                             io.pgrelay.proxy.health.RoleDecider.Role to) {
+        if (from == io.pgrelay.proxy.health.RoleDecider.Role.UNKNOWN
+                && to != io.pgrelay.proxy.health.RoleDecider.Role.DOWN
+                && to != io.pgrelay.proxy.health.RoleDecider.Role.FENCED) {
+            return; // first probe: nothing to undo
+        }
+        for (Pool p : allPools()) {
+            if (p.target().address().equals(address)) {
+                p.reconnect();
+            }
+        }
+    }
+
+    public io.pgrelay.proxy.health.Topology topology() {
+        return topology;
     }
 
     /** Once a second: close idle connections past their time, open warm ones up to min_pool_size. */
@@ -174,7 +205,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     }
 
     @Override
-    public ReplicationMonitor monitor() {
+    public HealthMonitor monitor() {
         return monitor;
     }
 

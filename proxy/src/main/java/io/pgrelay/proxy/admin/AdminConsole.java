@@ -88,8 +88,8 @@ public final class AdminConsole {
                 metrics.registerPool(p.name(), u.username());
             }
             for (ServerConfig s : p.shards().get(0).servers()) {
-                metrics.hosts().host(p.name(), s.host(), s.port(), s.role().configName()).role =
-                        s.role().configName();
+                // The config's role until the health checks say otherwise (they keep it up to date from then on).
+                metrics.hosts().host(p.name(), s.host(), s.port(), s.role().configName());
             }
         }
     }

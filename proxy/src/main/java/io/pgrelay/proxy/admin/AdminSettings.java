@@ -105,7 +105,8 @@ final class AdminSettings {
         General changed = new General(g.host(), g.port(), g.adminUsername(), g.adminPassword(), connect, idle, lifetime,
                 queryWait, maxClients, g.authType(), login, idleInTx, maxPacket, g.statsUsers(),
                 g.enablePrometheusExporter(), g.prometheusExporterPort(), shutdown);
-        return new PgRelayConfig(config.source(), changed, config.pools(), config.warnings(), config.security());
+        return new PgRelayConfig(config.source(), changed, config.pools(), config.warnings(), config.security(),
+                config.health());
     }
 
     private static int intIn(String key, long n, long min, long max) {

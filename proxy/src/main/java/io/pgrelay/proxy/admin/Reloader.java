@@ -113,7 +113,7 @@ public final class Reloader {
                 now.maxPacketSize(), now.statsUsers(), was.enablePrometheusExporter(), was.prometheusExporterPort(),
                 now.shutdownTimeout());
         PgRelayConfig effective = new PgRelayConfig(next.source(), applied, next.pools(), next.warnings(),
-                current.security());
+                current.security(), next.health());
 
         Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
         Set<Pool> kept = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -143,6 +143,7 @@ public final class Reloader {
         server.apply(effective, secrets, groups);
         console.adminSecrets(admin);
         console.registerMeters(effective);
+        server.watch(effective, groups.values()); // new servers probed, removed ones dropped, health settings applied
         for (Pool p : drained) {
             p.close(); // idle connections close now, busy ones when their client gives them back
             notes.add("connections to " + p.target().address() + " of pool " + p.key() + " drained");
@@ -187,14 +188,14 @@ public final class Reloader {
                 standbys.add(pool);
             }
         }
-        if (old != null && old.primary() == primary && old.standbys().equals(standbys)
+        if (old != null && old.configuredPrimary() == primary && old.standbys().equals(standbys)
                 && old.routing().equals(p.routing())) {
             // Same pools, same routing: sessions holding the group go on unchanged; what pg_proc said is asked anew.
             old.catalog().clear();
             old.classifier().clearCache();
             return old;
         }
-        return new PoolGroup(key, primary, standbys, p.routing());
+        return new PoolGroup(key, primary, standbys, p.routing(), server.topology());
     }
 
     private static Pool find(PoolGroup old, ServerConfig s, PoolMode mode, Set<Pool> kept) {

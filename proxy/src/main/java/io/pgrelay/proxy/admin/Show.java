@@ -70,7 +70,7 @@ final class Show {
     static final String[] CONFIG = {"key", "value", "default", "changeable"};
     static final String[] LISTS = {"list", "items:n"};
     static final String[] HOSTS = {"database", "host", "port:n", "role", "state", "last_probe", "probe_latency_us:n",
-            "replication_lag_bytes:n", "replication_lag_ms:n"};
+            "replication_lag_bytes:n", "replication_lag_ms:n", "bans:n", "failovers:n"};
     static final String[] ROUTES = {"database", "role", "routed:n", "forced_by_hint:n", "read_your_writes:n"};
     static final String[] PREPARED = {"type", "id:n", "user", "database", "addr", "port:n", "statements:n"};
 
@@ -125,7 +125,7 @@ final class Show {
                 idle += s.idle();
                 login += s.opening();
             }
-            size = group.primary().settings().poolSize();
+            size = group.configuredPrimary().settings().poolSize();
         }
         return new ProxyMetrics.PoolCounts(clActive, clWaiting, active, idle, login, size, maxWaitNanos / 1000);
     }
@@ -411,7 +411,8 @@ final class Show {
             r.row(h.database, h.host, h.port, h.role, h.stateName(),
                     h.lastProbeMillis == 0 ? null : time(h.lastProbeMillis),
                     h.lastProbeMillis == 0 ? null : h.probeLatencyMicros,
-                    h.lastProbeMillis == 0 ? null : h.lagBytes, h.lastProbeMillis == 0 ? null : h.lagMillis);
+                    h.lastProbeMillis == 0 ? null : h.lagBytes, h.lastProbeMillis == 0 ? null : h.lagMillis,
+                    h.bans.sum(), h.failovers.sum());
         }
         return r;
     }

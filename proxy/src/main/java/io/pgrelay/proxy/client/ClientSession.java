@@ -249,6 +249,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         relay.traffic = services.traffic(database, userName);
         relay.routes = services.admin() == null ? RouteStats.NONE : services.admin().metrics().routes();
         relay.monitor = services.monitor();
+        relay.failoverTimeout = services.config().health().failoverTimeout();
         relay.login();
     }
 

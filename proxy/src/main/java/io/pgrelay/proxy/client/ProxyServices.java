@@ -41,7 +41,7 @@ public interface ProxyServices {
     }
 
     /** WAL positions and lag of the servers, for routing; null when nothing probes them. */
-    default io.pgrelay.proxy.health.ReplicationMonitor monitor() {
+    default io.pgrelay.proxy.health.HealthMonitor monitor() {
         return null;
     }
 }

@@ -20,7 +20,7 @@ import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.route.Router;
-import io.pgrelay.proxy.health.ReplicationMonitor;
+import io.pgrelay.proxy.health.HealthMonitor;
 import io.pgrelay.config.Routing;
 import io.pgrelay.proxy.metrics.RouteStats;
 import org.slf4j.Logger;
@@ -86,9 +86,32 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** Connections found dead while being set up for the current unit; bounded so a dying server fails fast. */
     private int deadOnArrival;
     private static final int DEAD_ON_ARRIVAL_RETRIES = 3;
+    /** How often a client waiting out a failover asks for a server again. */
+    private static final long FAILOVER_RETRY_MS = 50;
+    /** How long writes wait for a primary to appear (failover_timeout); set by the session. */
+    java.time.Duration failoverTimeout = java.time.Duration.ofSeconds(30);
+    /**
+     * The frames of a read unit on a standby, retained until its server answers anything: if the server dies first,
+     * nothing was run that matters (a standby writes nothing) and nothing reached the client, so the unit runs
+     * again on another server instead of failing.
+     */
+    private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>();
+    /** Notices a replayable unit's server sent before any answer: forwarded with the answer, dropped on replay. */
+    private final ArrayDeque<ByteBuf> heldNotices = new ArrayDeque<>();
+    private int replays;
+    private static final int MAX_REPLAYS = 2;
+    /** What the server owed right after the unit was sent: more means the client sent more since (no replay). */
+    private int unitEntries;
+    /** Frames written to the client since the current unit was sent; a replay needs none. */
+    private int repliesThisUnit;
+    /** The server's FATAL went to the client as an ERROR; its close then only needs ReadyForQuery. */
+    private boolean serverErrorSent;
+    /** When the current wait for a server gives up; 0 while not waiting. */
+    private long failoverDeadlineNanos;
+    private Router.Target currentTarget = Router.Target.PRIMARY;
     private boolean loggedIn;
     /** Servers' WAL positions and lag for choosing standbys; set by the session, may stay null. */
-    ReplicationMonitor monitor;
+    HealthMonitor monitor;
     /**
      * A plain BEGIN answered by pgrelay and not yet sent: the transaction's server is chosen by what follows
      * (SET TRANSACTION READ ONLY may take it to a standby); the text is sent ahead of the next unit.
@@ -106,7 +129,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         this.ctx = ctx;
         this.owner = owner;
         this.group = group;
-        this.transactionMode = group.primary().settings().transactionMode();
+        this.transactionMode = group.configuredPrimary().settings().transactionMode();
         this.router = transactionMode ? new Router(group.routing()) : null;
         this.classifier = group.classifier(); // the group's own lists and catalog
         this.registry = registry;
@@ -129,13 +152,55 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         Pool pool = target == Router.Target.STANDBY
                 ? group.forRead(monitor, router == null ? 0 : router.minLsn()) : group.primary();
         deadOnArrival = 0;
-        acquireFrom(pool);
+        if (pool == null) {
+            awaitFailover(target, null);
+            return;
+        }
+        acquireFrom(pool, target);
     }
 
-    private void acquireFrom(Pool pool) {
+    /**
+     * No server for {@code target} now (no primary during a failover, or it refuses connections): the client waits,
+     * unread, and asks again every {@link #FAILOVER_RETRY_MS} until failover_timeout has passed since it started
+     * waiting, then gets a FATAL error naming the wait.
+     */
+    private void awaitFailover(Router.Target target, Throwable cause) {
+        waitingForServer = true;
+        ctx.channel().config().setAutoRead(false);
+        long now = System.nanoTime();
+        if (failoverDeadlineNanos == 0) {
+            failoverDeadlineNanos = now + failoverTimeout.toNanos();
+        } else if (now - failoverDeadlineNanos >= 0) {
+            failoverDeadlineNanos = 0;
+            waitingForServer = false;
+            owner.fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, (target == Router.Target.PRIMARY
+                    ? "no primary server" : "no server") + " available for database \"" + group.key().database()
+                    + "\" within failover_timeout (" + failoverTimeout.toMillis() + " ms)"
+                    + (cause == null ? "" : ": " + cause.getMessage())));
+            return;
+        }
+        ctx.executor().schedule(() -> {
+            if (!closed) {
+                acquire(target);
+            }
+        }, FAILOVER_RETRY_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Errors that a failover explains: the server is gone, starting, stopping or no longer takes connections. */
+    private static boolean transientFailure(Throwable cause) {
+        if (!(cause instanceof io.pgrelay.proxy.PgRelayException p)) {
+            return false;
+        }
+        String state = p.response().sqlState();
+        return state.equals(SqlState.CONNECTION_FAILURE) || state.equals("08001") || state.equals("57P03")
+                || state.equals("57P01");
+    }
+
+    private void acquireFrom(Pool pool, Router.Target target) {
         waitingForServer = true;
         traffic.waiting();
         current = pool;
+        currentTarget = target;
         ctx.channel().config().setAutoRead(false); // hold the client until a server is there
         acquiring = pool.acquire(ctx.channel().eventLoop());
         acquiring.addListener(f -> {
@@ -145,11 +210,15 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             }
             if (!f.isSuccess()) {
                 waitingForServer = false;
-                if (!closed && pool != group.primary() && loggedIn) {
+                if (!closed && target == Router.Target.STANDBY && pool != group.primary() && loggedIn) {
                     // A read that found no standby connection runs on the primary rather than failing.
                     log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
                             pool.key(), pool.target().address(), f.cause().getMessage());
                     acquire(Router.Target.PRIMARY);
+                    return;
+                }
+                if (!closed && transientFailure(f.cause())) {
+                    awaitFailover(target, f.cause()); // the health checks will find another primary, or this one back
                     return;
                 }
                 if (!closed) {
@@ -206,7 +275,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 // It died idle in the pool (a terminated backend, a restart) before any of the client's work was
                 // written to it: nothing ran, so another connection can serve the client as if nothing happened.
                 log.info("pool {}: server connection {} closed before use; taking another", pool.key(), conn.id());
-                acquireFrom(pool);
+                acquireFrom(pool, currentTarget);
                 return;
             }
             owner.fail(ClientSession.fatalFor(failure));
@@ -216,7 +285,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             settings.recordApplied(conn.reportedLower(), conn.appliedSettings());
         }
         server = conn;
+        failoverDeadlineNanos = 0;
         traffic.assigned();
+        // A read on a standby may run again elsewhere if its server dies before answering anything: keep it.
+        boolean keep = transactionMode && currentTarget == Router.Target.STANDBY && status == ReadyForQuery.IDLE
+                && localReplies.isEmpty() && deferredBegin == null && replays < MAX_REPLAYS;
         while (!localReplies.isEmpty()) {
             tracker.synthetic(localReplies.pollFirst(), this); // owed before anything the server will answer
         }
@@ -231,9 +304,15 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             settings.reportedAll(params);
             owner.loginReady(params);
         }
+        repliesThisUnit = 0;
         while (!held.isEmpty()) {
-            send(held.pollFirst());
+            ByteBuf frame = held.pollFirst();
+            if (keep) {
+                replay.add(frame.retainedDuplicate());
+            }
+            send(frame);
         }
+        unitEntries = tracker.size();
         conn.channel().flush();
         if (transactionMode && tracker.isEmpty() && status == ReadyForQuery.IDLE) {
             giveBack(); // login only, or nothing that needed the server after all
@@ -256,6 +335,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return;
         }
         if (server == null) {
+            byte type = Frames.type(frame);
+            if (transactionMode && !waitingForServer && held.isEmpty() && (type == MessageType.COPY_DATA
+                    || type == MessageType.COPY_DONE || type == MessageType.COPY_FAIL)) {
+                // The rest of a COPY whose server is gone: PostgreSQL, too, drops these after failing the COPY.
+                frame.release();
+                return;
+            }
             // Only with nothing held: a local answer must not overtake replies owed for held frames.
             if (transactionMode && !waitingForServer && held.isEmpty() && answeredLocally(frame)) {
                 return;
@@ -763,12 +849,78 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     @Override
     public void serverClosed(ServerConnection conn, String reason) {
         ctx.executor().execute(() -> {
-            if (conn == server) {
-                server = null;
-                tracker.clear();
-                owner.fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, reason));
+            if (conn != server) {
+                return;
             }
+            server = null;
+            if (!replay.isEmpty() && repliesThisUnit == 0 && tracker.size() == unitEntries && !closed) {
+                tracker.clear();
+                replays++;
+                log.info("pool {}: standby {} closed the connection before answering; the read runs elsewhere",
+                        current.key(), conn.target().address());
+                while (!replay.isEmpty()) {
+                    held.addLast(replay.pollFirst());
+                }
+                dropReplay(); // the notices of the dead server's unit
+                acquire(Router.Target.STANDBY);
+                return;
+            }
+            dropReplay();
+            boolean survivable = survivesServerLoss();
+            tracker.clear();
+            routedToPrimary = false;
+            if (!survivable || closed) {
+                owner.fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, reason));
+                return;
+            }
+            // Transaction mode, one unit in flight that opened no transaction before it: the unit failed, the
+            // client did not. It hears why (unless the server's own error said so already) and goes on; its next
+            // unit takes a connection wherever the health checks send it.
+            if (!serverErrorSent) {
+                toClient(ErrorResponse.error(SqlState.CONNECTION_FAILURE, reason + " while the statement was running;"
+                        + " it may or may not have taken effect").encode(ctx.alloc()));
+            }
+            serverErrorSent = false;
+            toClient(new ReadyForQuery(ReadyForQuery.IDLE).encode(ctx.alloc()));
+            status = ReadyForQuery.IDLE;
+            ctx.flush();
+            ctx.channel().config().setAutoRead(true);
+            log.info("pool {}: server {} closed the connection with a statement in flight; the client was told and "
+                    + "stays connected", current.key(), conn.target().address());
         });
+    }
+
+    private void dropReplay() {
+        while (!replay.isEmpty()) {
+            replay.pollFirst().release();
+        }
+        while (!heldNotices.isEmpty()) {
+            heldNotices.pollFirst().release();
+        }
+    }
+
+    /**
+     * Whether losing the server now costs only the unit in flight: transaction mode, no transaction open before the
+     * unit (so nothing earlier is lost), and exactly one ReadyForQuery owed (one Query, or one batch up to Sync).
+     */
+    private boolean survivesServerLoss() {
+        return transactionMode && status == ReadyForQuery.IDLE && tracker.pendingReady() == 1 && held.isEmpty()
+                && localReplies.isEmpty();
+    }
+
+    /**
+     * A FATAL from the server (terminated backend, shutdown) would make the client's driver drop its connection
+     * to pgrelay too. When the unit is all that is lost, it goes to the client as an ERROR with the same code and
+     * message; the connection's close then ends the unit with ReadyForQuery ({@link #serverClosed}).
+     */
+    private ByteBuf softenFatal(ByteBuf frame) {
+        ErrorResponse e = ErrorResponse.decode(frame);
+        if (!e.isFatal() || !survivesServerLoss()) {
+            return frame;
+        }
+        frame.release();
+        serverErrorSent = true;
+        return ErrorResponse.error(e.sqlState(), e.message()).encode(ctx.alloc());
     }
 
     @Override
@@ -789,6 +941,17 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             frame.release(); // from a connection already given back
             return;
         }
+        if (!replay.isEmpty()) {
+            if (Frames.type(frame) == MessageType.NOTICE_RESPONSE) {
+                heldNotices.add(frame); // e.g. the WARNING of an immediate shutdown: not an answer yet
+                return;
+            }
+            while (!heldNotices.isEmpty()) {
+                toClient(heldNotices.pollFirst());
+            }
+            dropReplay(); // the server answered: the unit is its
+            replays = 0;
+        }
         byte type = Frames.type(frame);
         if (type == MessageType.READY_FOR_QUERY) {
             status = ReadyForQuery.statusOf(frame);
@@ -797,6 +960,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             settings.reported(ps.name(), ps.value());
         } else if (type == MessageType.COMMAND_COMPLETE && transactionMode) {
             frame = onCommandComplete(frame);
+        } else if (type == MessageType.ERROR_RESPONSE && transactionMode) {
+            frame = softenFatal(frame);
         }
         if (!transactionMode) {
             toClient(frame);
@@ -819,7 +984,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** A client inside a transaction holds a server connection; idle there too long, it loses both. */
     private void watchIdleInTransaction() {
-        long ms = group.primary().settings().idleInTransactionTimeout().toMillis();
+        long ms = group.configuredPrimary().settings().idleInTransactionTimeout().toMillis();
         if (ms <= 0 || idleInTransaction != null) {
             return;
         }
@@ -867,6 +1032,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     @Override
     public void toClient(ByteBuf frame) {
+        repliesThisUnit++;
         traffic.response(frame);
         ctx.write(frame, ctx.voidPromise());
     }
@@ -935,6 +1101,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         while (!localReplies.isEmpty()) {
             localReplies.pollFirst().release();
         }
+        dropReplay();
         if (acquiring != null) {
             acquiring.cancel(false);
         }

@@ -64,6 +64,17 @@ final class ResponseTracker {
         return entries.size();
     }
 
+    /** ReadyForQuery messages still owed (one per Query, Sync or FunctionCall sent). */
+    int pendingReady() {
+        int n = 0;
+        for (Entry e : entries) {
+            if (e.ends() == Ends.READY) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Records a client message forwarded as it is (or renamed). */
     void forwarded(byte type) {
         switch (type) {

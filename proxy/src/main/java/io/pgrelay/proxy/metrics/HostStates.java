@@ -23,6 +23,8 @@ public final class HostStates {
     private final ConcurrentHashMap<String, Host> hosts = new ConcurrentHashMap<>();
     private final LongAdder bans = new LongAdder();
     private final LongAdder failovers = new LongAdder();
+    private final LongAdder fences = new LongAdder();
+    private final LongAdder promotions = new LongAdder();
 
     HostStates(MeterRegistry registry) {
         this.registry = registry;
@@ -31,6 +33,10 @@ public final class HostStates {
                     .description("Servers banned (admin BAN or failed health checks)").register(registry);
             FunctionCounter.builder("pgrelay.failovers", failovers, LongAdder::doubleValue)
                     .description("Primary changes (a standby promoted)").register(registry);
+            FunctionCounter.builder("pgrelay.fences", fences, LongAdder::doubleValue)
+                    .description("Servers fenced: claiming to be a primary while another one is").register(registry);
+            FunctionCounter.builder("pgrelay.promotions", promotions, LongAdder::doubleValue)
+                    .description("Standbys promoted by pgrelay (auto_promote)").register(registry);
         }
     }
 
@@ -43,6 +49,12 @@ public final class HostStates {
                 Gauge.builder("pgrelay.server.up", h, x -> x.state == State.UP ? 1 : 0).tags(tags)
                         .tag("role", role).description("1 when the server is up, 0 when banned or fenced")
                         .register(registry);
+                Gauge.builder("pgrelay.server.primary", h, x -> "primary".equals(x.role) ? 1 : 0).tags(tags)
+                        .description("1 while the health checks find this server is the primary").register(registry);
+                FunctionCounter.builder("pgrelay.server.bans", h, x -> x.bans.doubleValue()).tags(tags)
+                        .description("Times this server was banned").register(registry);
+                FunctionCounter.builder("pgrelay.server.failovers", h, x -> x.failovers.doubleValue()).tags(tags)
+                        .description("Times this server became the primary by a failover").register(registry);
                 Gauge.builder("pgrelay.server.probe.latency", h, x -> x.probeLatencyMicros / 1e6).tags(tags)
                         .baseUnit("seconds").description("Latency of the last health probe").register(registry);
                 Gauge.builder("pgrelay.replication.lag", h, x -> x.lagBytes).tags(tags).baseUnit("bytes")
@@ -72,34 +84,61 @@ public final class HostStates {
         return out;
     }
 
-    public void countFailover() {
+    /** A failover made {@code host:port} the primary. */
+    public void countFailover(String host, int port) {
         failovers.increment();
+        for (Host h : byAddress(host, port)) {
+            h.failovers.increment();
+        }
     }
 
-    /** Bans every pool's server at this address; false when none is configured there. */
+    public long failovers() {
+        return failovers.sum();
+    }
+
+    /** Failed health checks banned {@code host:port}. */
+    public void countBan(String host, int port) {
+        bans.increment();
+        for (Host h : byAddress(host, port)) {
+            h.bans.increment();
+        }
+    }
+
+    public void countFence() {
+        fences.increment();
+    }
+
+    public void countPromotion() {
+        promotions.increment();
+    }
+
+    /** BAN from the console: every pool's server at this address; false when none is configured there. */
     public boolean ban(String host, int port) {
         List<Host> found = byAddress(host, port);
         for (Host h : found) {
-            if (h.state != State.BANNED) {
+            if (!h.adminBanned) {
+                h.adminBanned = true;
                 h.state = State.BANNED;
+                h.bans.increment();
                 bans.increment();
             }
         }
         return !found.isEmpty();
     }
 
+    /** UNBAN: lifts a console ban (a ban by failed health checks lifts on its own). */
     public boolean unban(String host, int port) {
         List<Host> found = byAddress(host, port);
         for (Host h : found) {
-            h.state = State.UP;
+            h.adminBanned = false;
         }
         return !found.isEmpty();
     }
 
-    /** Whether routing must avoid this server. */
-    public boolean isBanned(String host, int port) {
+    /** Whether BAN from the console holds for this server. */
+    public boolean isAdminBanned(String host, int port) {
         for (Host h : byAddress(host, port)) {
-            if (h.state != State.UP) {
+            if (h.adminBanned) {
                 return true;
             }
         }
@@ -113,6 +152,10 @@ public final class HostStates {
         public final int port;
         public volatile String role;
         public volatile State state = State.UP;
+        volatile boolean adminBanned;
+        /** Times this server was banned (health checks or console), and became the primary by a failover. */
+        public final LongAdder bans = new LongAdder();
+        public final LongAdder failovers = new LongAdder();
         /** Wall-clock millis of the last probe; 0: never probed (no health checks yet). */
         public volatile long lastProbeMillis;
         public volatile long probeLatencyMicros;
@@ -132,6 +175,12 @@ public final class HostStates {
             this.probeLatencyMicros = latencyMicros;
             this.lagBytes = lagBytes;
             this.lagMillis = lagMillis;
+        }
+
+        /** What the health checks decided: the role it plays (as configured names it) and its state. */
+        public void observed(String role, State state) {
+            this.role = role;
+            this.state = adminBanned ? State.BANNED : state;
         }
 
         public String stateName() {

@@ -6,7 +6,9 @@ import io.pgrelay.protocol.sql.StatementClassifier;
 import java.util.regex.Pattern;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
-import io.pgrelay.proxy.health.ReplicationMonitor;
+import io.pgrelay.proxy.health.HealthMonitor;
+import io.pgrelay.proxy.health.RoleDecider.Role;
+import io.pgrelay.proxy.health.Topology;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,37 +16,77 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The pools of one (database, user): one on the primary, one on each standby, and how reads are spread over them.
+ * The pools of one (database, user), one per configured server, and how reads are spread over them. Which pool is
+ * the primary's and which take reads follows the health checks' {@link Topology}: the config's roles are only the
+ * starting point, kept for servers not probed yet. The view is recomputed when the topology's version changes, so
+ * routing a unit costs a volatile read and a comparison.
  */
 public final class PoolGroup {
     private final PoolKey key;
-    private final Pool primary;
+    private final Pool configuredPrimary;
     private final List<Pool> standbys;
+    private final List<Pool> members;
     private final Routing routing;
-    private final List<Pool> readers;
+    private final Topology topology;
+    private volatile View view;
     private final AtomicInteger next = new AtomicInteger();
     private final ProcCatalog catalog;
     private final StatementClassifier classifier;
 
+    /** The primary now (null: none) and the pools that take reads, for one topology version. */
+    private record View(long version, Pool primary, List<Pool> readers) {
+    }
+
+    /** With roles fixed by the config (no health checks). */
     public PoolGroup(PoolKey key, Pool primary, List<Pool> standbys, Routing routing) {
+        this(key, primary, standbys, routing, new Topology());
+    }
+
+    public PoolGroup(PoolKey key, Pool primary, List<Pool> standbys, Routing routing, Topology topology) {
         this.key = key;
-        this.primary = primary;
+        this.configuredPrimary = primary;
         this.standbys = List.copyOf(standbys);
+        List<Pool> m = new ArrayList<>(standbys.size() + 1);
+        m.add(primary);
+        m.addAll(standbys);
+        this.members = List.copyOf(m);
         this.routing = routing;
+        this.topology = topology;
         // Each group its own classifier: its function lists, and pg_proc of its own database.
-        this.catalog = new ProcCatalog(primary);
+        this.catalog = new ProcCatalog(this::primary);
         this.classifier = new StatementClassifier(new ClassifierSettings(patterns(routing.writeFunctions()),
                 patterns(routing.readOnlyFunctions()), ClassifierSettings.defaults().cacheSize()), catalog);
+        this.view = compute(topology.snapshot());
+    }
+
+    private View view() {
+        Topology.Snapshot s = topology.snapshot();
+        View v = view;
+        if (v.version() != s.version()) {
+            v = compute(s);
+            view = v;
+        }
+        return v;
+    }
+
+    private View compute(Topology.Snapshot s) {
+        Pool primary = null;
         List<Pool> r = new ArrayList<>();
-        for (Pool s : standbys) {
-            if (s.target().weight() > 0) { // weight 0: the server takes no reads
-                r.add(s);
+        for (Pool p : members) {
+            Role role = s.role(p.target().address());
+            if (role == Role.UNKNOWN) {
+                role = p == configuredPrimary ? Role.PRIMARY : Role.STANDBY; // not probed yet: the config says
+            }
+            if (role == Role.PRIMARY && primary == null) {
+                primary = p;
+            } else if (role == Role.STANDBY && p.target().weight() > 0) { // weight 0: the server takes no reads
+                r.add(p);
             }
         }
-        if ((routing.primaryReadsEnabled() && primary.target().weight() > 0) || r.isEmpty()) {
+        if (primary != null && ((routing.primaryReadsEnabled() && primary.target().weight() > 0) || r.isEmpty())) {
             r.add(primary);
         }
-        this.readers = List.copyOf(r);
+        return new View(s.version(), primary, List.copyOf(r));
     }
 
     private static List<Pattern> patterns(List<String> regexes) {
@@ -67,8 +109,14 @@ public final class PoolGroup {
         return key;
     }
 
+    /** The primary's pool now, or null while there is no primary (failover). */
     public Pool primary() {
-        return primary;
+        return view().primary();
+    }
+
+    /** The pool of the server the config calls the primary: for settings that every pool of the group shares. */
+    public Pool configuredPrimary() {
+        return configuredPrimary;
     }
 
     public List<Pool> standbys() {
@@ -79,19 +127,23 @@ public final class PoolGroup {
         return routing;
     }
 
-    /** Every pool of the group, primary first. */
+    /** Every pool of the group, in config order (the configured primary first). */
     public List<Pool> all() {
-        List<Pool> all = new ArrayList<>(standbys.size() + 1);
-        all.add(primary);
-        all.addAll(standbys);
-        return all;
+        return members;
     }
 
     /**
      * A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode, among those
-     * within the lag limits and, when {@code minLsn > 0}, that have replayed up to it. The primary when none fits.
+     * within the lag limits and, when {@code minLsn > 0}, that have replayed up to it. The primary when none fits;
+     * null when no server can take reads now.
      */
-    public Pool forRead(ReplicationMonitor monitor, long minLsn) {
+    public Pool forRead(HealthMonitor monitor, long minLsn) {
+        View v = view();
+        Pool primary = v.primary();
+        List<Pool> readers = v.readers();
+        if (readers.isEmpty()) {
+            return null;
+        }
         List<Pool> eligible = readers;
         if (minLsn > 0 || routing.maxReplicaLagBytes() > 0 || !routing.maxReplicaLag().isZero()) {
             eligible = new ArrayList<>(readers.size());
@@ -101,15 +153,15 @@ public final class PoolGroup {
                 }
             }
             if (eligible.isEmpty()) {
-                return primary;
+                return primary != null ? primary : pick(readers); // no primary: a lagging standby beats nothing
             }
         }
         return pick(eligible);
     }
 
     /** Within the lag limits and past {@code minLsn}, as far as the last probe knows; unknown fails an LSN check. */
-    private boolean fits(ReplicationMonitor monitor, Pool p, long minLsn) {
-        ReplicationMonitor.ServerState s = monitor == null ? null : monitor.state(p.target().address());
+    private boolean fits(HealthMonitor monitor, Pool p, long minLsn) {
+        HealthMonitor.ServerState s = monitor == null ? null : monitor.state(p.target().address());
         if (s == null) {
             return minLsn == 0; // no fresh probe: fine for lag limits (benefit of the doubt), not for an LSN
         }

@@ -25,11 +25,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ProcCatalog implements FunctionCatalog {
     private static final Logger log = LoggerFactory.getLogger(ProcCatalog.class);
 
-    private final Pool primary;
+    /** The primary's pool now; null during a failover (then nothing is looked up). */
+    private final java.util.function.Supplier<Pool> primary;
     private final Cache<String, Boolean> known = Caffeine.newBuilder().maximumSize(10_000).build();
     private final Set<String> asking = ConcurrentHashMap.newKeySet();
 
-    public ProcCatalog(Pool primary) {
+    public ProcCatalog(java.util.function.Supplier<Pool> primary) {
         this.primary = primary;
     }
 
@@ -49,7 +50,12 @@ public final class ProcCatalog implements FunctionCatalog {
         if (ask.isEmpty()) {
             return;
         }
-        primary.acquire(loop).addListener(f -> {
+        Pool pool = primary.get();
+        if (pool == null) {
+            asking.removeAll(ask);
+            return;
+        }
+        pool.acquire(loop).addListener(f -> {
             if (!f.isSuccess()) {
                 asking.removeAll(ask);
                 return;
@@ -61,11 +67,11 @@ public final class ProcCatalog implements FunctionCatalog {
                     List<List<String>> rows = (List<List<String>>) q.getNow();
                     record(ask, rows);
                 } else {
-                    log.warn("pool {}: looking up functions {} in pg_proc failed: {}", primary.key(), ask,
+                    log.warn("pool {}: looking up functions {} in pg_proc failed: {}", pool.key(), ask,
                             q.cause().getMessage());
                 }
                 asking.removeAll(ask);
-                primary.release(conn);
+                pool.release(conn);
             }));
         });
     }

@@ -71,7 +71,7 @@ class LoginAndErrorsIT {
                 + "[pools.nowhere.users.0]\nusername = \"app\"\npassword = \"app\"\n"
                 + "[pools.nowhere.shards.0]\ndatabase = \"app\"\n"
                 + "servers = [[\"127.0.0.1\", " + deadPort + ", \"primary\"]]\n";
-        proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 5, "max_client_conn = 30", users) + deadPool);
+        proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 5, "max_client_conn = 30\nfailover_timeout = 500", users) + deadPool);
     }
 
     @AfterAll
@@ -129,7 +129,8 @@ class LoginAndErrorsIT {
     @Test
     void unreachableServerIs08006() {
         assertThat(sqlStateOf(() -> proxy.connect("nowhere", "app", "app", new Properties())))
-                .startsWith("08006").contains("could not connect to server 127.0.0.1:");
+                .startsWith("08006").contains("no primary server available for database \"nowhere\" within "
+                        + "failover_timeout (500 ms): could not connect to server 127.0.0.1:");
     }
 
     @Test
