@@ -45,6 +45,8 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
+    /** The health checks' own thread: probes and promotions never wait behind client traffic, nor delay it. */
+    private final EventLoopGroup healthGroup;
     private final ServerConnector connector;
     private volatile UserSecrets secrets;
     /** TLS contexts and GSSAPI credentials (io.pgrelay.proxy.tls). */
@@ -68,6 +70,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         this.transport = Transport.detect();
         this.bossGroup = transport.newGroup(1, "pgrelay-accept");
         this.workerGroup = transport.newGroup(threads, "pgrelay-io");
+        this.healthGroup = transport.newGroup(1, "pgrelay-health");
         this.connector = new ServerConnector(transport);
         connector.useTls(security.tls(), config.security().serverTlsMode());
         this.secrets = UserSecrets.derive(config);
@@ -116,7 +119,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         evictor = workerGroup.next().scheduleAtFixedRate(this::maintainPools, 1, 1, TimeUnit.SECONDS);
         log.info("pgrelay listening on {}:{} ({} transport, {} pools)", host, port(), transport.name(), groups.size());
         admin.start(workerGroup);
-        monitor = new HealthMonitor(connector, workerGroup.next(), config.health(), admin.metrics().hosts(), topology,
+        monitor = new HealthMonitor(connector, healthGroup.next(), config.health(), admin.metrics().hosts(), topology,
                 this::roleChanged);
         watch(config, groups.values());
     }
@@ -315,6 +318,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         }
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        healthGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("pgrelay stopped");
     }
 }
