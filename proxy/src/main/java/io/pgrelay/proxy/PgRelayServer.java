@@ -140,17 +140,24 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
         }
     }
 
-    /** A server died, was fenced, or changed role: its pooled connections close (idle now, busy once given back). */
+    /**
+     * A server died, was fenced, or changed role: its pooled connections close, idle ones now and busy ones once
+     * given back; when it is banned (dead or hung), busy ones too, so nobody waits on it for ever.
+     */
     private void roleChanged(String address, io.pgrelay.proxy.health.RoleDecider.Role from,
-                             io.pgrelay.proxy.health.RoleDecider.Role to) {
-        if (from == io.pgrelay.proxy.health.RoleDecider.Role.UNKNOWN
+                             io.pgrelay.proxy.health.RoleDecider.Role to, boolean banned) {
+        if (!banned && from == io.pgrelay.proxy.health.RoleDecider.Role.UNKNOWN
                 && to != io.pgrelay.proxy.health.RoleDecider.Role.DOWN
                 && to != io.pgrelay.proxy.health.RoleDecider.Role.FENCED) {
             return; // first probe: nothing to undo
         }
         for (Pool p : allPools()) {
             if (p.target().address().equals(address)) {
-                p.reconnect();
+                if (banned) {
+                    p.abortAll();
+                } else {
+                    p.reconnect();
+                }
             }
         }
     }

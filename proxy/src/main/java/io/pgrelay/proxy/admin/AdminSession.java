@@ -319,6 +319,9 @@ final class AdminSession extends ChannelInboundHandlerAdapter {
                 if (!found) {
                     throw new AdminError(ErrorResponse.error("42704", "no configured server " + target));
                 }
+                if (console.server().monitor() != null) {
+                    console.server().monitor().recheck(); // routing follows the ban now, not at the next probe
+                }
                 log.info("admin console: {} {}ned server {}", user, verb.toLowerCase(Locale.ROOT), target);
                 return done(tag(verb));
             }

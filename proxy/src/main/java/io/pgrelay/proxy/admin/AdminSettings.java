@@ -58,7 +58,24 @@ final class AdminSettings {
         }
         out.add(new Setting("tls_mode", config.security().tlsMode().configName(), "disable", false));
         out.add(new Setting("server_tls_mode", config.security().serverTlsMode().configName(), "disable", false));
+        // Health checks: changed by RELOAD (not SET), listed so operators see what runs.
+        io.pgrelay.config.HealthConfig h = config.health();
+        io.pgrelay.config.HealthConfig d = io.pgrelay.config.HealthConfig.DEFAULTS;
+        out.add(ms("healthcheck_interval", h.healthcheckInterval(), d.healthcheckInterval()));
+        out.add(ms("healthcheck_timeout", h.healthcheckTimeout(), d.healthcheckTimeout()));
+        out.add(new Setting("ban_after_failures", Integer.toString(h.banAfterFailures()),
+                Integer.toString(d.banAfterFailures()), false));
+        out.add(new Setting("ban_time", Long.toString(h.banTime().toSeconds()), Long.toString(d.banTime().toSeconds()),
+                false));
+        out.add(ms("failover_timeout", h.failoverTimeout(), d.failoverTimeout()));
+        out.add(new Setting("auto_promote", Boolean.toString(h.autoPromote()), Boolean.toString(d.autoPromote()),
+                false));
+        out.add(ms("promote_after", h.promoteAfter(), d.promoteAfter()));
         return out;
+    }
+
+    private static Setting ms(String key, Duration value, Duration defaultValue) {
+        return new Setting(key, Long.toString(value.toMillis()), Long.toString(defaultValue.toMillis()), false);
     }
 
     /** The config with one setting changed; IllegalArgumentException says why not. */

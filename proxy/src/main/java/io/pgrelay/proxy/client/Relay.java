@@ -108,6 +108,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private boolean serverErrorSent;
     /** When the current wait for a server gives up; 0 while not waiting. */
     private long failoverDeadlineNanos;
+    private Throwable failoverCause;
     private Router.Target currentTarget = Router.Target.PRIMARY;
     private boolean loggedIn;
     /** Servers' WAL positions and lag for choosing standbys; set by the session, may stay null. */
@@ -165,6 +166,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
      * waiting, then gets a FATAL error naming the wait.
      */
     private void awaitFailover(Router.Target target, Throwable cause) {
+        if (cause != null) {
+            failoverCause = cause; // said in the final error even if later tries found no server to ask at all
+        }
         waitingForServer = true;
         ctx.channel().config().setAutoRead(false);
         long now = System.nanoTime();
@@ -176,7 +180,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             owner.fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, (target == Router.Target.PRIMARY
                     ? "no primary server" : "no server") + " available for database \"" + group.key().database()
                     + "\" within failover_timeout (" + failoverTimeout.toMillis() + " ms)"
-                    + (cause == null ? "" : ": " + cause.getMessage())));
+                    + (failoverCause != null ? ": " + failoverCause.getMessage() : healthSays())));
+            failoverCause = null;
             return;
         }
         ctx.executor().schedule(() -> {
@@ -186,14 +191,16 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }, FAILOVER_RETRY_MS, TimeUnit.MILLISECONDS);
     }
 
+    /** What the health checks say of the configured primary, for an error when no server was even tried. */
+    private String healthSays() {
+        String address = group.configuredPrimary().target().address();
+        String error = monitor == null ? null : monitor.lastError(address);
+        return error == null ? "" : "; health checks of " + address + ": " + error;
+    }
+
     /** Errors that a failover explains: the server is gone, starting, stopping or no longer takes connections. */
     private static boolean transientFailure(Throwable cause) {
-        if (!(cause instanceof io.pgrelay.proxy.PgRelayException p)) {
-            return false;
-        }
-        String state = p.response().sqlState();
-        return state.equals(SqlState.CONNECTION_FAILURE) || state.equals("08001") || state.equals("57P03")
-                || state.equals("57P01");
+        return cause instanceof io.pgrelay.proxy.PgRelayException p && p.isServerUnavailable();
     }
 
     private void acquireFrom(Pool pool, Router.Target target) {
@@ -286,6 +293,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
         server = conn;
         failoverDeadlineNanos = 0;
+        failoverCause = null;
         traffic.assigned();
         // A read on a standby may run again elsewhere if its server dies before answering anything: keep it.
         boolean keep = transactionMode && currentTarget == Router.Target.STANDBY && status == ReadyForQuery.IDLE

@@ -49,9 +49,9 @@ public final class HealthMonitor implements AutoCloseable {
         volatile long probedAtNanos;
     }
 
-    /** Told of every role change, on the monitor's loop. */
+    /** Told of every role change, on the monitor's loop; {@code banned}: the server is banned now. */
     public interface Listener {
-        void roleChanged(String address, Role from, Role to);
+        void roleChanged(String address, Role from, Role to, boolean banned);
     }
 
     private final class Server {
@@ -63,11 +63,14 @@ public final class HealthMonitor implements AutoCloseable {
         int generation; // a probe answering after its timeout belongs to an older generation: ignored
         ScheduledFuture<?> timeout;
         boolean probed;
-        boolean healthy;
+        volatile boolean healthy;
+        volatile String lastError;
         int failures;
         boolean banned;
         long bannedAtNanos;
         Role role = Role.UNKNOWN;
+        /** The listener was told of the current ban (busy connections aborted once per ban). */
+        boolean abortedWhileBanned;
 
         Server(ServerTarget target) {
             this.target = target;
@@ -199,6 +202,21 @@ public final class HealthMonitor implements AutoCloseable {
         return topology;
     }
 
+    /** Why the last probe of a server failed, or null when it answered. */
+    public String lastError(String address) {
+        Server s = servers.get(address);
+        return s == null || s.healthy ? null : s.lastError;
+    }
+
+    /** Decides the roles again now, e.g. after BAN / UNBAN in the console, instead of at the next probe. */
+    public void recheck() {
+        loop.execute(() -> {
+            for (Cluster c : clusters) {
+                decide(c);
+            }
+        });
+    }
+
     private void tick() {
         for (Server s : servers.values()) {
             if (!s.busy) {
@@ -279,6 +297,7 @@ public final class HealthMonitor implements AutoCloseable {
         s.healthy = false;
         s.state.known = false;
         s.failures++;
+        s.lastError = reason;
         if (s.failures == 1) {
             log.warn("health check of {} failed: {}", s.address, reason);
         }
@@ -356,16 +375,20 @@ public final class HealthMonitor implements AutoCloseable {
         Map<String, Role> changed = new LinkedHashMap<>();
         for (Server s : c.servers) {
             Role now = d.roles().get(s.address);
+            boolean banned = obs.get(c.servers.indexOf(s)).banned();
             if (now != s.role) {
                 Role was = s.role;
                 s.role = now;
                 changed.put(s.address, now);
                 logChange(s, was, now, d);
-                listener.roleChanged(s.address, was, now);
+                listener.roleChanged(s.address, was, now, banned);
+            } else if (banned && !s.abortedWhileBanned) {
+                listener.roleChanged(s.address, now, now, true); // banned while already DOWN: end what hangs there
             }
-            boolean banned = obs.get(c.servers.indexOf(s)).banned();
+            s.abortedWhileBanned = banned;
             for (HostStates.Host h : hosts.byAddress(s.target.host(), s.target.port())) {
-                h.observed(roleName(now, h.role), banned ? HostStates.State.BANNED
+                // The health checks' own view; HostStates adds a console BAN on top.
+                h.observed(roleName(now, h.role), s.banned ? HostStates.State.BANNED
                         : now == Role.FENCED ? HostStates.State.FENCED : HostStates.State.UP);
             }
         }
@@ -460,6 +483,8 @@ public final class HealthMonitor implements AutoCloseable {
             c.primaryMissingSinceNanos = 0;
             if (!f.isSuccess()) {
                 log.error("auto_promote: promoting {} failed: {}", chosen.address, f.cause().getMessage());
+            } else if (!chosen.busy) {
+                probe(chosen); // writes are waiting: learn the new role now, not at the next interval
             }
         });
     }

@@ -131,6 +131,7 @@ public final class HostStates {
         List<Host> found = byAddress(host, port);
         for (Host h : found) {
             h.adminBanned = false;
+            h.state = h.observedState;
         }
         return !found.isEmpty();
     }
@@ -153,6 +154,8 @@ public final class HostStates {
         public volatile String role;
         public volatile State state = State.UP;
         volatile boolean adminBanned;
+        /** What the health checks last said, whatever the console's ban. */
+        volatile State observedState = State.UP;
         /** Times this server was banned (health checks or console), and became the primary by a failover. */
         public final LongAdder bans = new LongAdder();
         public final LongAdder failovers = new LongAdder();
@@ -180,6 +183,7 @@ public final class HostStates {
         /** What the health checks decided: the role it plays (as configured names it) and its state. */
         public void observed(String role, State state) {
             this.role = role;
+            this.observedState = state;
             this.state = adminBanned ? State.BANNED : state;
         }
 

@@ -383,6 +383,21 @@ public final class Pool {
         evict(System.nanoTime());
     }
 
+    /**
+     * The server is banned (dead or hung): every connection closes now, busy ones too, so that clients waiting on
+     * a server that will not answer get an error instead of waiting for ever.
+     */
+    public void abortAll() {
+        List<ServerConnection> all;
+        synchronized (this) {
+            reconnectBeforeNanos = System.nanoTime();
+            all = new ArrayList<>(open);
+        }
+        for (ServerConnection c : all) {
+            c.close();
+        }
+    }
+
     /** Connections that RECONNECT (or a reload that moved the pool) marked for closing and that are still open. */
     public synchronized int staleCount() {
         int n = 0;

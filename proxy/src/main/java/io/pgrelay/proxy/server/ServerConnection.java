@@ -169,9 +169,9 @@ public final class ServerConnection extends ChannelDuplexHandler {
     public void channelActive(ChannelHandlerContext ctx) {
         long ms = target.connectTimeout().toMillis();
         if (ms > 0) { // 0: no limit
-            loginTimeout = ctx.executor().schedule(() -> failLogin(new PgRelayException(ErrorResponse.fatal(
-                    SqlState.CONNECTION_FAILURE, "timeout logging in to server " + target.address() + " after "
-                            + ms + " ms"))), ms, TimeUnit.MILLISECONDS);
+            loginTimeout = ctx.executor().schedule(() -> failLogin(PgRelayException.serverUnavailable(
+                    ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "timeout logging in to server "
+                            + target.address() + " after " + ms + " ms"), null)), ms, TimeUnit.MILLISECONDS);
         }
         Map<String, String> startup = new LinkedHashMap<>();
         startup.put("user", target.user());
@@ -526,7 +526,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
         cancelLoginTimeout();
         switch (was) {
             case LOGIN:
-                loginPromise.tryFailure(loginError("the server closed the connection"));
+                loginPromise.tryFailure(PgRelayException.serverUnavailable(
+                        loginError("the server closed the connection").response(), null));
                 break;
             case INTERNAL:
                 internalPromise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,

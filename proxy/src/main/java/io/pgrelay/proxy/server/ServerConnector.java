@@ -67,7 +67,7 @@ public final class ServerConnector {
         b.connect(target.host(), target.port()).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 String why = f.cause() == null ? "unknown error" : f.cause().getMessage();
-                promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                promise.tryFailure(PgRelayException.serverUnavailable(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not connect to server " + target.address() + ": " + why), f.cause()));
                 log.warn("could not connect to server {}: {}", target.address(), why);
             }

@@ -62,7 +62,7 @@ class AdminIT {
         COLUMNS.put("STATE", List.of("key", "value"));
         COLUMNS.put("TOTALS", List.of("name", "value"));
         COLUMNS.put("HOSTS", List.of("database", "host", "port", "role", "state", "last_probe", "probe_latency_us",
-                "replication_lag_bytes", "replication_lag_ms"));
+                "replication_lag_bytes", "replication_lag_ms", "bans", "failovers"));
         COLUMNS.put("ROUTES", List.of("database", "role", "routed", "forced_by_hint", "read_your_writes"));
         COLUMNS.put("PREPARED", List.of("type", "id", "user", "database", "addr", "port", "statements"));
     }
@@ -169,7 +169,7 @@ class AdminIT {
             assertThat(row(query(c, "SHOW CONFIG"), "key", "admin_password")).containsEntry("value", "********");
             assertThat(query(c, "SHOW VERSION").get(0).get("version")).startsWith("PgBouncer 1.25");
             assertThat(row(query(c, "SHOW HOSTS"), "port", Integer.toString(cluster.primary().port())))
-                    .containsEntry("role", "primary").containsEntry("state", "up").containsEntry("last_probe", null);
+                    .containsEntry("role", "primary").containsEntry("state", "up").containsEntry("failovers", "0");
             assertThat(query(c, "SHOW ROUTES")).extracting(r -> r.get("role")).contains("primary", "replica");
         }
     }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -44,6 +45,7 @@ class FailoverIT {
 
     private TestProxy start(String user, String password, String general) {
         String toml = "[general]\nhost = \"127.0.0.1\"\nport = %PORT%\nconnect_timeout = 1000\n"
+                + "admin_username = \"admin\"\nadmin_password = \"adminpw\"\n"
                 + "healthcheck_interval = " + INTERVAL_MS + "\nhealthcheck_timeout = 500\nban_after_failures = 2\n"
                 + "ban_time = 1\nfailover_timeout = 20000\n" + general + "\n"
                 + "[pools.app]\npool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
@@ -126,6 +128,14 @@ class FailoverIT {
         }
         assertThat(ids(promoted)).contains(-1L);
         assertThat(ids(oldPrimary)).doesNotContain(-1L);
+        // What an operator sees in the console.
+        try (Connection admin = AdminIT.admin(proxy, "admin", "adminpw")) {
+            List<java.util.Map<String, String>> hosts = AdminIT.query(admin, "SHOW HOSTS");
+            assertThat(AdminIT.row(hosts, "port", Integer.toString(promoted.port())))
+                    .containsEntry("role", "primary").containsEntry("state", "up").containsEntry("failovers", "1");
+            assertThat(AdminIT.row(hosts, "port", Integer.toString(oldPrimary.port())))
+                    .containsEntry("state", "fenced");
+        }
     }
 
     @Test
@@ -197,5 +207,40 @@ class FailoverIT {
                         + "AND backend_type = 'client backend' AND query LIKE 'SELECT count(*) FROM acked%'")
                 .get(0).get(0)).isNotEqualTo("0"));
         load.close();
+    }
+
+    /** Stops (SIGSTOP) or continues (SIGCONT) a server's postmaster and every backend of it: a hung server. */
+    private static void signal(PgServer s, String sig) throws Exception {
+        String pid = java.nio.file.Files.readAllLines(s.dataDir().resolve("postmaster.pid")).get(0).trim();
+        new ProcessBuilder("sh", "-c", "kill -" + sig + " " + pid + "; pkill -" + sig + " -P " + pid)
+                .inheritIO().start().waitFor();
+    }
+
+    @Test
+    void aHungPrimaryIsBannedItsClientsAreToldAndWritesResumeWhenItIsBack() throws Exception {
+        cluster = LocalCluster.builder().start();
+        createTable();
+        PgServer primary = cluster.primary();
+        proxy = start("app", "app", "");
+        try (Connection c = connect("app", "app"); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO acked(id) VALUES (1)");
+            signal(primary, "STOP");
+            try {
+                long t0 = System.nanoTime();
+                // In flight on a server that will not answer: banned after two probes time out, then told.
+                assertThatThrownBy(() -> st.executeUpdate("INSERT INTO acked(id) VALUES (2)"))
+                        .isInstanceOf(SQLException.class)
+                        .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08006"));
+                long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+                log.info("hung primary: the client was told after {} ms", waitedMs);
+                assertThat(waitedMs).isLessThan(10_000);
+                assertThat(host(primary).state).isEqualTo(HostStates.State.BANNED);
+            } finally {
+                signal(primary, "CONT");
+            }
+            // The same connection: the next write waits for the primary to be back (unbanned) and runs.
+            st.executeUpdate("INSERT INTO acked(id) VALUES (3)");
+        }
+        assertThat(ids(primary)).contains(1L, 3L);
     }
 }

@@ -49,7 +49,7 @@ class LagRoutingIT {
                 + "read_your_writes = \"lsn\"\n"
                 + "[pools.lsn.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
                 + "[pools.lsn.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n";
-        proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 3, "", "") + pools);
+        proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 3, "healthcheck_interval = 300", "") + pools);
     }
 
     @AfterAll
