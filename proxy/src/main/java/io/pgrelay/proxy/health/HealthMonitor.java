@@ -389,7 +389,8 @@ public final class HealthMonitor implements AutoCloseable {
             for (HostStates.Host h : hosts.byAddress(s.target.host(), s.target.port())) {
                 // The health checks' own view; HostStates adds a console BAN on top.
                 h.observed(roleName(now, h.role), s.banned ? HostStates.State.BANNED
-                        : now == Role.FENCED ? HostStates.State.FENCED : HostStates.State.UP);
+                        : now == Role.FENCED ? HostStates.State.FENCED
+                        : s.probed && !s.healthy ? HostStates.State.DOWN : HostStates.State.UP);
             }
         }
         if (d.primary() != null && c.lastPrimary != null && !d.primary().equals(c.lastPrimary)) {

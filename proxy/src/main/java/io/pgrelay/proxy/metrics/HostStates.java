@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.LongAdder;
  * here with {@link Host#probed}; SHOW HOSTS and the {@code pgrelay_server_*} gauges read it. Thread-safe.
  */
 public final class HostStates {
-    public enum State { UP, BANNED, FENCED }
+    /** DOWN: failing health checks, not banned (yet). */
+    public enum State { UP, DOWN, BANNED, FENCED }
 
     private final MeterRegistry registry;
     private final ConcurrentHashMap<String, Host> hosts = new ConcurrentHashMap<>();
@@ -47,7 +48,7 @@ public final class HostStates {
             if (registry != null) {
                 Tags tags = Tags.of("database", database, "host", host, "port", Integer.toString(port));
                 Gauge.builder("pgrelay.server.up", h, x -> x.state == State.UP ? 1 : 0).tags(tags)
-                        .tag("role", role).description("1 when the server is up, 0 when banned or fenced")
+                        .tag("role", role).description("1 when the server is up, 0 when down, banned or fenced")
                         .register(registry);
                 Gauge.builder("pgrelay.server.primary", h, x -> "primary".equals(x.role) ? 1 : 0).tags(tags)
                         .description("1 while the health checks find this server is the primary").register(registry);

@@ -69,7 +69,7 @@ public final class ServerConnector {
                 String why = f.cause() == null ? "unknown error" : f.cause().getMessage();
                 promise.tryFailure(PgRelayException.serverUnavailable(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not connect to server " + target.address() + ": " + why), f.cause()));
-                log.warn("could not connect to server {}: {}", target.address(), why);
+                log.debug("could not connect to server {}: {}", target.address(), why); // the health checks log it once
             }
         });
         return promise;
