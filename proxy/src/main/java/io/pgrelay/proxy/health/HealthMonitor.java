@@ -69,6 +69,9 @@ public final class HealthMonitor implements AutoCloseable {
         boolean banned;
         long bannedAtNanos;
         Role role = Role.UNKNOWN;
+        /** Probes completed so far; and the count when a primary was outvoted, until a fresh probe confirms it. */
+        long completed;
+        long fenceMark = -1;
         /** The listener was told of the current ban (busy connections aborted once per ban). */
         boolean abortedWhileBanned;
 
@@ -285,6 +288,7 @@ public final class HealthMonitor implements AutoCloseable {
 
     private void endProbe(Server s) {
         s.busy = false;
+        s.completed++;
         if (s.timeout != null) {
             s.timeout.cancel(false);
             s.timeout = null;
@@ -376,6 +380,19 @@ public final class HealthMonitor implements AutoCloseable {
         for (Server s : c.servers) {
             Role now = d.roles().get(s.address);
             boolean banned = obs.get(c.servers.indexOf(s)).banned();
+            if (now == Role.FENCED && s.role == Role.PRIMARY && s.fenceMark < 0) {
+                // The old primary lost to a promoted standby on what it said at its last probe: usually it has
+                // died since. No traffic goes to it either way; a fresh probe decides whether this is a fence.
+                s.fenceMark = s.completed;
+                if (!s.busy) {
+                    probe(s);
+                }
+            } else if (now == Role.FENCED && s.fenceMark >= 0 && s.completed > s.fenceMark) {
+                s.fenceMark = -1;
+                logFence(s, d); // alive and still claiming to be a primary
+            } else if (now != Role.FENCED) {
+                s.fenceMark = -1;
+            }
             if (now != s.role) {
                 Role was = s.role;
                 s.role = now;
@@ -428,10 +445,9 @@ public final class HealthMonitor implements AutoCloseable {
         if (was == Role.UNKNOWN && (now == Role.PRIMARY || now == Role.STANDBY)) {
             log.info("server {} is a {}", s.address, now == Role.PRIMARY ? "primary" : "standby");
         } else if (now == Role.FENCED) {
-            hosts.countFence();
-            log.error("server {} FENCED: it says it is a primary (timeline {}), but {} is the primary (timeline {});"
-                    + " no traffic goes to it until it rejoins as a standby", s.address, s.state.timeline,
-                    d.primary() == null ? "another server" : d.primary(), d.highestTimeline());
+            if (s.fenceMark < 0) {
+                logFence(s, d);
+            }
         } else if (now == Role.DOWN) {
             log.warn("server {} is down ({}): no new traffic, open connections are closed", s.address,
                     s.banned ? "banned" : "failing health checks");
@@ -442,6 +458,13 @@ public final class HealthMonitor implements AutoCloseable {
         } else {
             log.info("server {}: {} -> {}", s.address, was.name().toLowerCase(), now.name().toLowerCase());
         }
+    }
+
+    private void logFence(Server s, RoleDecider.Decision d) {
+        hosts.countFence();
+        log.error("server {} FENCED: it says it is a primary (timeline {}), but {} is the primary (timeline {}); no "
+                + "traffic goes to it until it rejoins as a standby", s.address, s.state.timeline,
+                d.primary() == null ? "another server" : d.primary(), d.highestTimeline());
     }
 
     /** auto_promote: the primary has been missing for promote_after: promote the standby with the most WAL. */
