@@ -52,6 +52,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** TLS contexts and GSSAPI credentials (io.pgrelay.proxy.tls). */
     private final io.pgrelay.proxy.tls.TransportSecurity security;
     private final CancelKeys cancelKeys = new CancelKeys();
+    private final io.pgrelay.proxy.client.ClientLimits clientLimits = new io.pgrelay.proxy.client.ClientLimits();
     private final StatementRegistry statements = new StatementRegistry();
     private volatile Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
     /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
@@ -236,6 +237,11 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     @Override
     public CancelKeys cancelKeys() {
         return cancelKeys;
+    }
+
+    @Override
+    public io.pgrelay.proxy.client.ClientLimits clientLimits() {
+        return clientLimits;
     }
 
     @Override
