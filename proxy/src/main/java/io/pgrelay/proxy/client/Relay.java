@@ -292,6 +292,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             settings.recordApplied(conn.reportedLower(), conn.appliedSettings());
         }
         server = conn;
+        if (!ctx.channel().isWritable()) {
+            conn.channel().config().setAutoRead(false); // the client is still behind: wait until it drains
+        }
         failoverDeadlineNanos = 0;
         traffic.assigned();
         // A read on a standby may run again elsewhere if its server dies before answering anything: keep it.
@@ -990,8 +993,12 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** The client's socket filled up or drained: stop or resume reading from its server. */
     void clientWritabilityChanged(boolean writable) {
-        if (server != null) {
-            server.channel().config().setAutoRead(writable);
+        ServerConnection s = server;
+        if (s != null) {
+            if (!writable) {
+                limitStats.paused();
+            }
+            s.channel().config().setAutoRead(writable);
         }
     }
 
