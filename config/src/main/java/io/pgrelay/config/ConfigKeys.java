@@ -22,7 +22,8 @@ final class ConfigKeys {
             "server_tls", "verify_server_certificate", "gss_keytab", "gss_principal", "gss_include_realm",
             "stats_users", "enable_prometheus_exporter", "prometheus_exporter_port", "shutdown_timeout",
             "healthcheck_interval", "healthcheck_timeout", "ban_after_failures", "ban_time", "failover_timeout",
-            "auto_promote", "promote_after");
+            "auto_promote", "promote_after", "max_user_client_connections", "max_db_client_connections",
+            "max_client_prepared_statements");
     static final Set<String> GENERAL_PGCAT = Set.of(
             "healthcheck_delay", "tcp_keepalives_idle",
             "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads",
@@ -35,7 +36,8 @@ final class ConfigKeys {
     static final Set<String> POOL = Set.of("pool_mode", "users", "shards",
             "query_parser_enabled", "query_parser_read_write_splitting", "primary_reads_enabled",
             "load_balancing_mode", "default_role", "read_your_writes", "read_your_writes_window_ms",
-            "max_replica_lag_bytes", "max_replica_lag_ms", "write_functions", "read_only_functions");
+            "max_replica_lag_bytes", "max_replica_lag_ms", "write_functions", "read_only_functions",
+            "max_db_client_connections");
     static final Set<String> POOL_PGCAT = Set.of(
             "prepared_statements_cache_size", "idle_timeout",
             "server_lifetime", "sharding_function", "automatic_sharding_key", "sharding_key_regex",
@@ -46,7 +48,7 @@ final class ConfigKeys {
 
     static final Set<String> USER = Set.of(
             "username", "password", "pool_size", "min_pool_size", "pool_mode", "auth_type", "server_username",
-            "server_password", "client_identities");
+            "server_password", "client_identities", "max_user_client_connections");
     static final Set<String> USER_PGCAT = Set.of(
             "statement_timeout", "connect_timeout", "idle_timeout", "server_lifetime");
 

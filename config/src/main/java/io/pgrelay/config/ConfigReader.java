@@ -34,6 +34,11 @@ final class ConfigReader {
     private AuthType defaultAuthType = AuthType.SCRAM_SHA_256;
     /** The TLS/GSS settings; null when they had a problem (then checks that depend on them are skipped). */
     private SecurityConfig security = SecurityConfig.NONE;
+    /** Per-pool and per-user client limits, gathered while the pools are read. */
+    private final Map<String, Integer> dbLimits = new HashMap<>();
+    private final Map<String, Integer> userLimits = new HashMap<>();
+    /** The pool whose users are being read. */
+    private String poolName;
 
     ConfigReader(String source, LineIndex index) {
         this.source = source;
@@ -52,13 +57,14 @@ final class ConfigReader {
         security = generalTable == null ? null : readSecurity(generalTable, generalPath);
         HealthConfig health = generalTable == null ? null : readHealth(generalTable, generalPath);
         Map<String, PoolConfig> pools = readPools(top.get("pools"), KeyPath.of("pools"));
+        LimitsConfig limits = generalTable == null ? null : readLimits(generalTable, generalPath);
         if (!problems.isEmpty()) {
             throw new ConfigException(inLineOrder(problems));
         }
         List<String> warningTexts = inLineOrder(warnings).stream()
                 .map(w -> w.keyPath() + ": " + w.message())
                 .toList();
-        return new PgRelayConfig(source, general, pools, warningTexts, security, health);
+        return new PgRelayConfig(source, general, pools, warningTexts, security, health, limits);
     }
 
     /** tls_*, server_tls_* and gss_* of [general], with pgcat's tls_certificate / server_tls spellings. */
@@ -129,6 +135,20 @@ final class ConfigReader {
         }
         return new HealthConfig(interval, timeout, banAfter.intValue(), Duration.ofSeconds(banSeconds),
                 failoverTimeout, autoPromote, promoteAfter);
+    }
+
+    /** max_user_client_connections, max_db_client_connections, max_client_prepared_statements; 0: no limit. */
+    private LimitsConfig readLimits(ObjectNode g, KeyPath p) {
+        int before = problems.size();
+        LimitsConfig d = LimitsConfig.DEFAULTS;
+        Long perUser = integer(g, p, "max_user_client_connections", d.maxUserClientConnections(), 0, MAX_INT);
+        Long perDb = integer(g, p, "max_db_client_connections", d.maxDbClientConnections(), 0, MAX_INT);
+        Long prepared = integer(g, p, "max_client_prepared_statements", d.maxClientPreparedStatements(), 0,
+                MAX_INT);
+        if (problems.size() > before) {
+            return null;
+        }
+        return new LimitsConfig(perUser.intValue(), perDb.intValue(), prepared.intValue(), dbLimits, userLimits);
     }
 
     private String readableFile(ObjectNode t, KeyPath p, String key) {
@@ -248,9 +268,16 @@ final class ConfigReader {
         int before = problems.size();
         checkKeys(t, p, ConfigKeys.POOL, ConfigKeys.POOL_PGCAT);
         PoolMode mode = choice(t, p, "pool_mode", PoolMode.values(), PoolMode::configName, PoolMode.TRANSACTION);
+        poolName = name;
         Map<String, UserConfig> users = readUsers(t.get("users"), p.child("users"), mode);
         ShardConfig shard = readShards(t.get("shards"), p.child("shards"));
         Routing routing = readRouting(t, p);
+        if (t.has("max_db_client_connections")) {
+            Long limit = integer(t, p, "max_db_client_connections", 0, 0, MAX_INT);
+            if (limit != null) {
+                dbLimits.put(name, limit.intValue());
+            }
+        }
         if (problems.size() > before || mode == null || users == null || shard == null || routing == null) {
             return null;
         }
@@ -345,6 +372,12 @@ final class ConfigReader {
         checkPasswords(t, p, username == null ? "this user" : "user " + quote(username), authType, password,
                 serverPassword);
         List<String> identities = stringList(t, p, "client_identities");
+        if (t.has("max_user_client_connections") && username != null) {
+            Long limit = integer(t, p, "max_user_client_connections", 0, 0, MAX_INT);
+            if (limit != null) {
+                userLimits.put(LimitsConfig.userKey(poolName, username), limit.intValue());
+            }
+        }
         if (security != null && authType == AuthType.CERT && security.tlsCaFile() == null) {
             problem(p.child("auth_type"), "auth_type \"cert\" needs general.tls_ca_file (and TLS) to check client "
                     + "certificates");

@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param pools    keyed by the database name clients connect to, in file order
  * @param warnings things accepted but ignored (pgcat keys pgrelay does not implement yet), in line order
  * @param health   health checks, bans and failover
+ * @param limits   client connection and prepared statement limits
  */
 public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
-                            SecurityConfig security, HealthConfig health) {
+                            SecurityConfig security, HealthConfig health, LimitsConfig limits) {
 
     public PgRelayConfig {
         Objects.requireNonNull(source, "source");
@@ -24,6 +25,13 @@ public record PgRelayConfig(String source, General general, Map<String, PoolConf
         warnings = List.copyOf(warnings);
         security = security == null ? SecurityConfig.NONE : security;
         health = health == null ? HealthConfig.DEFAULTS : health;
+        limits = limits == null ? LimitsConfig.DEFAULTS : limits;
+    }
+
+    /** With the default limits. */
+    public PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
+                         SecurityConfig security, HealthConfig health) {
+        this(source, general, pools, warnings, security, health, LimitsConfig.DEFAULTS);
     }
 
     /** With the default health checks. */

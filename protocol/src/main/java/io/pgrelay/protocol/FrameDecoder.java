@@ -84,8 +84,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 throw fail(in, "invalid message length " + length + " for message type " + MessageType.describe(type));
             }
             if (length > maxFrameLength - 1) {
-                throw fail(in, "message of type " + MessageType.describe(type) + " is " + (length + 1)
-                        + " bytes, more than the maximum of " + maxFrameLength);
+                failed = true;
+                in.skipBytes(in.readableBytes());
+                throw new LimitExceededException("max_packet_size", "message of type " + MessageType.describe(type)
+                        + " is " + (length + 1) + " bytes, more than the maximum of " + maxFrameLength);
             }
             int frameLength = length + 1;
             if (in.readableBytes() < frameLength) {

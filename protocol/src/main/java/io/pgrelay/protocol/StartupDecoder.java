@@ -40,8 +40,10 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH) {
             failed = true;
             in.skipBytes(in.readableBytes());
-            throw new ProtocolException("invalid length of startup packet: " + length
-                    + " (must be 8 to " + MAX_STARTUP_PACKET_LENGTH + " bytes)");
+            String message = "invalid length of startup packet: " + length + " (must be 8 to "
+                    + MAX_STARTUP_PACKET_LENGTH + " bytes)";
+            throw length < 8 ? new ProtocolException(message)
+                    : new LimitExceededException("startup_packet_size", message);
         }
         if (in.readableBytes() < length) {
             return;

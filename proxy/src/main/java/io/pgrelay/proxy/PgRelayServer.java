@@ -41,6 +41,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PgRelayServer implements ProxyServices, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
 
+    /** Bytes queued towards a client above which its server is no longer read, and below which it is again. */
+    public static final int CLIENT_WRITE_HIGH_WATER_MARK = 256 * 1024;
+    public static final int CLIENT_WRITE_LOW_WATER_MARK = 64 * 1024;
+
     private volatile PgRelayConfig config; // volatile, as secrets and groups: RELOAD swaps them (apply)
     private final Transport transport;
     private final EventLoopGroup bossGroup;
@@ -52,6 +56,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     /** TLS contexts and GSSAPI credentials (io.pgrelay.proxy.tls). */
     private final io.pgrelay.proxy.tls.TransportSecurity security;
     private final CancelKeys cancelKeys = new CancelKeys();
+    private final io.pgrelay.proxy.client.ClientLimits clientLimits = new io.pgrelay.proxy.client.ClientLimits();
     private final StatementRegistry statements = new StatementRegistry();
     private volatile Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
     /** Admin console, metrics, reload and graceful shutdown (io.pgrelay.proxy.admin). */
@@ -105,6 +110,11 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // A client that reads slower than its server sends stops the server's reads above the high mark
+                // (Relay.clientWritabilityChanged): what pgrelay holds per slow client stays near this, plus one
+                // read batch of the server connection.
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new io.netty.channel.WriteBufferWaterMark(
+                        CLIENT_WRITE_LOW_WATER_MARK, CLIENT_WRITE_HIGH_WATER_MARK))
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -243,6 +253,11 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
     @Override
     public CancelKeys cancelKeys() {
         return cancelKeys;
+    }
+
+    @Override
+    public io.pgrelay.proxy.client.ClientLimits clientLimits() {
+        return clientLimits;
     }
 
     @Override

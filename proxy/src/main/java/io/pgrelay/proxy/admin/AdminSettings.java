@@ -56,6 +56,13 @@ final class AdminSettings {
             out.add(new Setting(s.key(), v == null ? "" : v.toString(),
                     s.defaultValue() == null ? "" : s.defaultValue().toString(), s.changeable()));
         }
+        io.pgrelay.config.LimitsConfig limits = config.limits();
+        out.add(new Setting("max_user_client_connections", Integer.toString(limits.maxUserClientConnections()), "0",
+                false));
+        out.add(new Setting("max_db_client_connections", Integer.toString(limits.maxDbClientConnections()), "0",
+                false));
+        out.add(new Setting("max_client_prepared_statements", Integer.toString(limits.maxClientPreparedStatements()),
+                Integer.toString(io.pgrelay.config.LimitsConfig.DEFAULT_MAX_CLIENT_PREPARED_STATEMENTS), false));
         out.add(new Setting("tls_mode", config.security().tlsMode().configName(), "disable", false));
         out.add(new Setting("server_tls_mode", config.security().serverTlsMode().configName(), "disable", false));
         // Health checks: changed by RELOAD (not SET), listed so operators see what runs.
@@ -123,7 +130,7 @@ final class AdminSettings {
                 queryWait, maxClients, g.authType(), login, idleInTx, maxPacket, g.statsUsers(),
                 g.enablePrometheusExporter(), g.prometheusExporterPort(), shutdown);
         return new PgRelayConfig(config.source(), changed, config.pools(), config.warnings(), config.security(),
-                config.health());
+                config.health(), config.limits());
     }
 
     private static int intIn(String key, long n, long min, long max) {

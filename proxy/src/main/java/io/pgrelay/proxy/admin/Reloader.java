@@ -113,7 +113,7 @@ public final class Reloader {
                 now.maxPacketSize(), now.statsUsers(), was.enablePrometheusExporter(), was.prometheusExporterPort(),
                 now.shutdownTimeout());
         PgRelayConfig effective = new PgRelayConfig(next.source(), applied, next.pools(), next.warnings(),
-                current.security(), next.health());
+                current.security(), next.health(), next.limits());
 
         Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
         Set<Pool> kept = Collections.newSetFromMap(new IdentityHashMap<>());

@@ -318,7 +318,7 @@ final class Show {
             }
             r.row(p.name(), primary.host(), primary.port(), p.shards().get(0).database(), null, poolSize, minPoolSize,
                     0, g.serverLifetime().toSeconds(), p.poolMode().configName(), loadBalance(p.name()), 0, current,
-                    0, clientsByDb.getOrDefault(p.name(), 0), console.isPaused(p.name()) ? 1 : 0,
+                    config.limits().maxDbClientConnections(p.name()), clientsByDb.getOrDefault(p.name(), 0), console.isPaused(p.name()) ? 1 : 0,
                     console.isDisabled(p.name()) ? 1 : 0, 0);
         }
         return r;
@@ -328,8 +328,11 @@ final class Show {
         Result r = Result.of(USERS);
         Map<String, int[]> byUser = new LinkedHashMap<>(); // pool_size, current_connections, clients
         Map<String, String> modes = new HashMap<>();
+        Map<String, Integer> clientLimits = new HashMap<>(); // the user's limit in the first pool that has it
         for (PoolConfig p : server.config().pools().values()) {
             for (UserConfig u : p.users().values()) {
+                clientLimits.putIfAbsent(u.username(),
+                        server.config().limits().maxUserClientConnections(p.name(), u.username()));
                 int[] v = byUser.computeIfAbsent(u.username(), k -> new int[3]);
                 v[0] = Math.max(v[0], u.poolSize());
                 modes.putIfAbsent(u.username(), u.poolMode().configName());
@@ -349,7 +352,7 @@ final class Show {
         }
         for (Map.Entry<String, int[]> e : byUser.entrySet()) {
             int[] v = e.getValue();
-            r.row(e.getKey(), v[0], 0, modes.get(e.getKey()), 0, v[1], 0, v[2]);
+            r.row(e.getKey(), v[0], 0, modes.get(e.getKey()), 0, v[1], clientLimits.get(e.getKey()), v[2]);
         }
         return r;
     }

@@ -6,8 +6,9 @@ import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * pgrelay's own cancel keys: every client gets a random (process id, secret) pair that is unrelated to any server's
- * key, so a key seen by one client can never cancel another client's query.
+ * pgrelay's own cancel keys: every client gets a random (process id, secret) pair from a SecureRandom, unrelated to
+ * any server's key, so a key seen by one client can never cancel another client's query, and keys cannot be
+ * predicted from keys seen. A request whose key does not match changes nothing and gets no answer.
  */
 public final class CancelKeys {
     private final SecureRandom random = new SecureRandom();
@@ -34,11 +35,10 @@ public final class CancelKeys {
     /** The session owning this key, or null when the pair does not match a live session. */
     public ClientSession lookup(int processId, int secret) {
         Entry e = byProcessId.get(processId);
-        // Both halves must match; compare without an early exit on the secret.
-        if (e == null || (e.secret() ^ secret) != 0) {
-            return null;
-        }
-        return e.session();
+        // One comparison of the whole secret, also for an unknown id (against a value it cannot equal), so the time
+        // taken does not tell how many bytes of a guess were right. A 4-byte int compare has no early exit.
+        int expected = e == null ? ~secret : e.secret();
+        return (expected ^ secret) == 0 && e != null ? e.session() : null;
     }
 
     /** The logged-in sessions (SHOW CLIENTS, KILL_CLIENT). */

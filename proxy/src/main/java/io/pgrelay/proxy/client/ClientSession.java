@@ -24,6 +24,7 @@ import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.ReadyForQuery;
 import io.pgrelay.protocol.message.StartupMessage;
 import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.metrics.LimitStats;
 import io.pgrelay.proxy.metrics.RouteStats;
 import io.pgrelay.proxy.server.ServerConnection;
 import io.pgrelay.proxy.server.ServerLink;
@@ -58,6 +59,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private State state = State.STARTUP;
     private boolean counted;
     private boolean overLimit;
+    /** Counted in ClientLimits (per user and database) from login to close. */
+    private boolean admitted;
     private ScheduledFuture<?> authTimeout;
 
     private String database;
@@ -84,6 +87,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (ms > 0) { // client_login_timeout = 0: no limit
             authTimeout = ctx.executor().schedule(() -> {
                 if (state == State.STARTUP || state == State.AUTHENTICATING) {
+                    services.limitStats().refused(LimitStats.Limit.CLIENT_LOGIN_TIMEOUT);
                     log.info("client {}: no login within client_login_timeout ({} ms); closing", remote(), ms);
                     fatal(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
                             "authentication timeout: no login completed within client_login_timeout (" + ms
@@ -130,8 +134,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         // SSLRequest and GSSENCRequest never get here: StartupNegotiator answers them.
         if (msg instanceof CancelRequest cancel) {
             ClientSession target = services.cancelKeys().lookup(cancel.processId(), cancel.secretKey());
+            services.limitStats().cancel(target != null);
             if (target != null) {
                 target.cancelRunningQuery();
+            } else {
+                // Nothing said to the sender either way (as PostgreSQL): a wrong key learns nothing.
+                log.debug("client {}: CancelRequest matching no client", remote());
             }
             ctx.close();
         } else if (msg instanceof StartupMessage startup) {
@@ -152,6 +160,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                             + ": server supports 3.0 to 3.0"));
         }
         if (overLimit) {
+            services.limitStats().refused(LimitStats.Limit.MAX_CLIENT_CONN);
+            log.warn("client {}: refused, max_client_conn ({}) reached", remote(), services.maxClientConn());
             throw new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
                     "sorry, too many clients already (max_client_conn = " + services.maxClientConn() + ")"));
         }
@@ -243,6 +253,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             console.attach(ctx, userName, settings.settings(), services);
             return;
         }
+        if (!admit()) {
+            return;
+        }
         state = State.CONNECTING;
         relay = new Relay(ctx, this, services.group(database, userName), services.statements(),
                 new SettingsSync(settings.settings()));
@@ -250,7 +263,38 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         relay.routes = services.admin() == null ? RouteStats.NONE : services.admin().metrics().routes();
         relay.monitor = services.monitor();
         relay.failoverTimeout = services.config().health().failoverTimeout();
+        relay.maxPreparedStatements = services.config().limits().maxClientPreparedStatements();
+        relay.limitStats = services.limitStats();
         relay.login();
+    }
+
+    /**
+     * Counts the client for max_user_client_connections and max_db_client_connections; false (and the client
+     * refused with 53300, as PostgreSQL refuses a role or database over its connection limit) when over one.
+     */
+    private boolean admit() {
+        ClientLimits limits = services.clientLimits();
+        if (limits == null) {
+            return true;
+        }
+        io.pgrelay.config.LimitsConfig cfg = services.config().limits();
+        int userLimit = cfg.maxUserClientConnections(database, userName);
+        int dbLimit = cfg.maxDbClientConnections(database);
+        LimitStats.Limit refused = limits.admit(database, userName, userLimit, dbLimit);
+        if (refused == null) {
+            admitted = true;
+            return true;
+        }
+        services.limitStats().refused(refused);
+        boolean byUser = refused == LimitStats.Limit.MAX_USER_CLIENT_CONNECTIONS;
+        String what = byUser ? "user \"" + userName + "\"" : "database \"" + database + "\"";
+        int limit = byUser ? userLimit : dbLimit;
+        log.warn("client {}: refused, {} has {} clients already ({} = {})", remote(), what, limit, refused.key(),
+                limit);
+        state = State.CLOSED;
+        fatal(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many client connections for " + what + " ("
+                + refused.key() + " = " + limit + ")"));
+        return false;
     }
 
     /** The relay has a synced server connection: report its parameters, our cancel key, ready. */
@@ -311,6 +355,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof io.pgrelay.protocol.LimitExceededException l) {
+            LimitStats.Limit limit = LimitStats.Limit.of(l.limit());
+            if (limit != null) {
+                services.limitStats().refused(limit);
+            }
+        }
         if (cause instanceof ProtocolException p) {
             log.info("client {}: protocol violation: {}", remote(), p.getMessage());
             fatal(ErrorResponse.fatal(p.sqlState(), p.getMessage()));
@@ -335,6 +385,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (cancelKey != null) {
             services.cancelKeys().unregister(cancelKey);
+        }
+        if (admitted) {
+            services.clientLimits().release(database, userName);
+            admitted = false;
         }
         if (relay != null) {
             relay.close();

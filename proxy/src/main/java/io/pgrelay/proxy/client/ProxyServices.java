@@ -40,6 +40,17 @@ public interface ProxyServices {
         return io.pgrelay.proxy.metrics.ClientTraffic.NONE;
     }
 
+    /** Logged-in clients per user and database (max_user_client_connections, max_db_client_connections). */
+    default ClientLimits clientLimits() {
+        return null;
+    }
+
+    /** Where refusals by a limit are counted. */
+    default io.pgrelay.proxy.metrics.LimitStats limitStats() {
+        io.pgrelay.proxy.admin.AdminConsole a = admin();
+        return a == null ? io.pgrelay.proxy.metrics.LimitStats.NONE : a.metrics().limits();
+    }
+
     /** WAL positions and lag of the servers, for routing; null when nothing probes them. */
     default io.pgrelay.proxy.health.HealthMonitor monitor() {
         return null;

@@ -124,6 +124,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private ScheduledFuture<?> idleInTransaction;
     private boolean closed;
     private byte status = ReadyForQuery.IDLE;
+    /** max_client_prepared_statements (0: none) and where refusals are counted; set by the session. */
+    int maxPreparedStatements;
+    io.pgrelay.proxy.metrics.LimitStats limitStats = io.pgrelay.proxy.metrics.LimitStats.NONE;
+    /** After an error pgrelay raised in an extended batch: the client's messages are skipped up to Sync, as
+     * PostgreSQL does after an error. */
+    private boolean discardUntilSync;
+    private boolean preparedLimitLogged;
 
     Relay(ChannelHandlerContext ctx, Owner owner, PoolGroup group, StatementRegistry registry,
           SettingsSync settings) {
@@ -292,6 +299,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             settings.recordApplied(conn.reportedLower(), conn.appliedSettings());
         }
         server = conn;
+        if (!ctx.channel().isWritable()) {
+            conn.channel().config().setAutoRead(false); // the client is still behind: wait until it drains
+        }
         failoverDeadlineNanos = 0;
         failoverCause = null;
         traffic.assigned();
@@ -340,6 +350,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (Frames.type(frame) == MessageType.TERMINATE) {
             frame.release();
             ctx.close();
+            return;
+        }
+        if (discardUntilSync && discarded(frame)) {
             return;
         }
         if (server == null) {
@@ -691,7 +704,16 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 if (Rewrites.parseName(frame).isEmpty()) {
                     return false;
                 }
-                record(frame);
+                if (record(frame) == null) {
+                    // Nothing is owed before it: the replies due so far, then the error, now (PostgreSQL, too,
+                    // sends an error at once, not at the next Sync).
+                    while (!localReplies.isEmpty()) {
+                        toClient(localReplies.pollFirst());
+                    }
+                    toClient(preparedLimitError());
+                    ctx.flush();
+                    return true;
+                }
                 localReplies.add(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
                 return true;
             case MessageType.CLOSE:
@@ -722,14 +744,47 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
     }
 
-    /** Records a client's named Parse (consumes the frame). */
+    /** Records a client's named Parse (consumes the frame); null when max_client_prepared_statements refuses it. */
     private ClientStatement record(ByteBuf frame) {
         String name = Rewrites.parseName(frame);
+        if (maxPreparedStatements > 0 && statements.size() >= maxPreparedStatements
+                && !statements.containsKey(name)) {
+            frame.release();
+            return null;
+        }
         byte[] definition = Rewrites.parseDefinition(frame);
         frame.release();
         ClientStatement s = new ClientStatement(registry.nameFor(definition), definition);
         statements.put(name, s);
         return s;
+    }
+
+    /**
+     * The ERROR for a named Parse over max_client_prepared_statements; the rest of the batch is skipped up to its
+     * Sync. The client keeps its connection and its statements; one log line per client, every refusal counted.
+     */
+    private ByteBuf preparedLimitError() {
+        limitStats.refused(io.pgrelay.proxy.metrics.LimitStats.Limit.MAX_CLIENT_PREPARED_STATEMENTS);
+        if (!preparedLimitLogged) {
+            preparedLimitLogged = true;
+            log.warn("pool {}: a client reached max_client_prepared_statements ({}); its further named Parse "
+                    + "messages are refused", group.key(), maxPreparedStatements);
+        }
+        discardUntilSync = true;
+        return ErrorResponse.error("53400", "too many prepared statements: this client has "
+                        + statements.size() + " (max_client_prepared_statements = " + maxPreparedStatements + ")")
+                .withHint("close prepared statements that are no longer needed (Close, DEALLOCATE)")
+                .encode(ctx.alloc());
+    }
+
+    /** While skipping to Sync: drops (and releases) anything but the Sync, which ends the skipping. */
+    private boolean discarded(ByteBuf frame) {
+        if (Frames.type(frame) == MessageType.SYNC) {
+            discardUntilSync = false;
+            return false;
+        }
+        frame.release();
+        return true;
     }
 
     /** End of a read batch from the client: one flush towards the server. */
@@ -740,6 +795,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     }
 
     private void send(ByteBuf frame) {
+        if (discardUntilSync && discarded(frame)) {
+            return;
+        }
         if (!transactionMode) {
             write(frame); // session mode: the client owns the connection, names and all
             return;
@@ -793,6 +851,10 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return;
         }
         ClientStatement s = record(frame);
+        if (s == null) {
+            tracker.synthetic(preparedLimitError(), this); // in order, after what the server owes before it
+            return;
+        }
         ServerStatements onServer = server.statements();
         traffic.prepared(onServer.contains(s.serverName()));
         if (onServer.contains(s.serverName())) {
@@ -939,8 +1001,12 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** The client's socket filled up or drained: stop or resume reading from its server. */
     void clientWritabilityChanged(boolean writable) {
-        if (server != null) {
-            server.channel().config().setAutoRead(writable);
+        ServerConnection s = server;
+        if (s != null) {
+            if (!writable) {
+                limitStats.paused();
+            }
+            s.channel().config().setAutoRead(writable);
         }
     }
 

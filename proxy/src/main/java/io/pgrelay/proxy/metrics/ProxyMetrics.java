@@ -33,6 +33,7 @@ public final class ProxyMetrics implements AutoCloseable {
     private final Set<String> gaugedPools = ConcurrentHashMap.newKeySet();
     private final RouteStats routes = new RouteStats(registry);
     private final HostStates hosts = new HostStates(registry);
+    private final LimitStats limits = new LimitStats(registry);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private volatile Function<String, PoolCounts> poolCounts = key -> PoolCounts.ZERO;
 
@@ -70,6 +71,10 @@ public final class ProxyMetrics implements AutoCloseable {
 
     public HostStates hosts() {
         return hosts;
+    }
+
+    public LimitStats limits() {
+        return limits;
     }
 
     /** Where the connection gauges read from: counts for a pool key "database\0user". */

@@ -73,8 +73,13 @@ class LimitsIT {
         }
     }
 
+    private static long refusals(io.pgrelay.proxy.metrics.LimitStats.Limit limit) {
+        return proxy.server().admin().metrics().limits().refusals(limit);
+    }
+
     @Test
     void messageOverMaxPacketSizeIsRefused() throws Exception {
+        long before = refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.MAX_PACKET_SIZE);
         try (RawClient raw = loggedIn()) {
             raw.send(new Query("SELECT '" + "x".repeat(5000) + "'"));
             ErrorResponse e = raw.readError();
@@ -83,6 +88,7 @@ class LimitsIT {
             assertThat(e.message()).isEqualTo("message of type 'Q' is 5015 bytes, more than the maximum of 4096");
             assertThat(raw.closedByServer()).isTrue();
         }
+        assertThat(refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.MAX_PACKET_SIZE)).isEqualTo(before + 1);
         assertOthersStillServed();
     }
 
@@ -99,17 +105,20 @@ class LimitsIT {
 
     @Test
     void startupPacketOverTenThousandBytesIsRefused() throws Exception {
+        long before = refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.STARTUP_PACKET_SIZE);
         try (RawClient raw = new RawClient(proxy.port())) {
             raw.send(ByteBuffer.allocate(8).putInt(20_000).putInt(StartupMessage.PROTOCOL_3_0).array());
             ErrorResponse e = raw.readError();
             assertThat(e.message()).isEqualTo("invalid length of startup packet: 20000 (must be 8 to 10000 bytes)");
             assertThat(raw.closedByServer()).isTrue();
         }
+        assertThat(refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.STARTUP_PACKET_SIZE)).isEqualTo(before + 1);
         assertOthersStillServed();
     }
 
     @Test
     void aClientThatSaysNothingIsClosedAfterClientLoginTimeout() throws Exception {
+        long before = refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.CLIENT_LOGIN_TIMEOUT);
         long start = System.nanoTime();
         try (RawClient raw = new RawClient(proxy.port())) {
             ErrorResponse e = raw.readError();
@@ -119,6 +128,7 @@ class LimitsIT {
         }
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900),
                 Duration.ofSeconds(5));
+        assertThat(refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.CLIENT_LOGIN_TIMEOUT)).isGreaterThan(before);
         assertOthersStillServed();
     }
 

@@ -188,8 +188,12 @@ class LoginAndErrorsIT {
                     raws.add(new RawClient(proxy.port()));
                 }
                 await().atMost(Duration.ofSeconds(5)).until(() -> proxy.server().clientCount() == 30);
+                long before = proxy.server().admin().metrics().limits()
+                        .refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.MAX_CLIENT_CONN);
                 assertThat(sqlStateOf(() -> proxy.connect("app", "app")))
                         .startsWith("53300").contains("too many clients");
+                assertThat(proxy.server().admin().metrics().limits()
+                        .refusals(io.pgrelay.proxy.metrics.LimitStats.Limit.MAX_CLIENT_CONN)).isEqualTo(before + 1);
             } finally {
                 for (RawClient r : raws) {
                     r.close();
