@@ -107,8 +107,9 @@ class FailoverIT {
                 + "{} writes, failures: {}", resumeMs, (load.firstWriteAfter(promotedAt) - killed) / 1_000_000,
                 load.reads.get(), load.writes.get(), load.failures);
         assertThat(resumeMs).isLessThanOrEqualTo(INTERVAL_MS + 1000);
-        // Reads ran on the standbys, which never stopped: none failed.
+        // Reads ran on the standbys, which never stopped: none failed; clients reconnecting waited, none failed.
         assertThat(load.failures(false)).isEmpty();
+        assertThat(load.loginFailures()).isEmpty();
         // Writes failed only if in flight on the primary when it died (at most one per client), each told why.
         List<MixedLoad.Failure> failedWrites = load.failures(true);
         assertThat(failedWrites).hasSizeLessThanOrEqualTo(20);

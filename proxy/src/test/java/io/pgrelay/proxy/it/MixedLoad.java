@@ -19,8 +19,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * can say which requests failed, when, and which writes the clients saw acknowledged.
  */
 final class MixedLoad implements AutoCloseable {
-    /** One failed request: when it started and ended (System.nanoTime()), and what the client was told. */
-    record Failure(boolean write, long startedNanos, long endedNanos, String sqlState, String message) {
+    /**
+     * One failed request: when it started and ended (System.nanoTime()), and what the client was told; {@code login}
+     * when it failed while connecting (a login needs a primary connection), before the read or write was sent.
+     */
+    record Failure(boolean write, long startedNanos, long endedNanos, String sqlState, String message, boolean login) {
     }
 
     interface Connector {
@@ -52,12 +55,16 @@ final class MixedLoad implements AutoCloseable {
         while (running.get()) {
             boolean write = ThreadLocalRandom.current().nextDouble() < writeShare;
             long started = System.nanoTime();
+            boolean connecting = false;
             try {
                 if (c == null || c.isClosed()) {
                     if (c != null) {
                         reconnects.incrementAndGet();
                     }
+                    connecting = true;
+                    c = null;
                     c = connector.connect();
+                    connecting = false;
                 }
                 if (write) {
                     long id = ids.incrementAndGet();
@@ -76,7 +83,8 @@ final class MixedLoad implements AutoCloseable {
                     reads.incrementAndGet();
                 }
             } catch (SQLException e) {
-                failures.add(new Failure(write, started, System.nanoTime(), e.getSQLState(), e.getMessage()));
+                failures.add(new Failure(write, started, System.nanoTime(), e.getSQLState(), e.getMessage(),
+                        connecting));
                 sleep(20); // a failing client does not spin
             }
         }
@@ -97,8 +105,13 @@ final class MixedLoad implements AutoCloseable {
         }
     }
 
+    /** Failed reads or writes, logins excluded. */
     List<Failure> failures(boolean write) {
-        return failures.stream().filter(f -> f.write() == write).toList();
+        return failures.stream().filter(f -> f.write() == write && !f.login()).toList();
+    }
+
+    List<Failure> loginFailures() {
+        return failures.stream().filter(Failure::login).toList();
     }
 
     /** The first successful write completed after {@code nanos}, or -1. */
