@@ -21,8 +21,13 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
 
-/** Opens connections to PostgreSQL servers: logged-in ServerConnections, and one-shot CancelRequests. */
-public final class ServerConnector {
+/**
+ * Opens connections to PostgreSQL servers: logged-in ServerConnections, and one-shot CancelRequests.
+ *
+ * <p>Not final, for one reason: the JMH round-trip benchmark overrides {@link #connect} to put the connection on an
+ * in-process EmbeddedChannel (see {@link #newConnection}); pgrelay itself never subclasses it.
+ */
+public class ServerConnector {
     private static final Logger log = LoggerFactory.getLogger(ServerConnector.class);
     /** Servers may send DataRows up to 1 GB (MaxAllocSize) plus headers. */
     public static final int MAX_BACKEND_FRAME = (1 << 30) + 64;
@@ -73,6 +78,14 @@ public final class ServerConnector {
             }
         });
         return promise;
+    }
+
+    /**
+     * The handler of a connection not yet logged in, for a subclass that opens the channel itself: it goes last in
+     * the channel's pipeline, after a {@code FrameDecoder.forBackend}, and logs in once the channel is active.
+     */
+    protected static ServerConnection newConnection(ServerTarget target, Promise<ServerConnection> loginPromise) {
+        return new ServerConnection(target, loginPromise);
     }
 
     /**
