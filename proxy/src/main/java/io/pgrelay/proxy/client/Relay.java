@@ -1016,8 +1016,12 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             return;
         }
         if (!replay.isEmpty()) {
-            if (Frames.type(frame) == MessageType.NOTICE_RESPONSE) {
-                heldNotices.add(frame); // e.g. the WARNING of an immediate shutdown: not an answer yet
+            byte first = Frames.type(frame);
+            if (first == MessageType.NOTICE_RESPONSE
+                    || first == MessageType.ERROR_RESPONSE && ErrorResponse.decode(frame).isFatal()) {
+                // The WARNING of an immediate shutdown, the FATAL of a backend whose postmaster died: not an
+                // answer to the read, which runs again elsewhere once the connection closes.
+                heldNotices.add(frame);
                 return;
             }
             while (!heldNotices.isEmpty()) {

@@ -124,6 +124,8 @@ class ChaosIT {
         cluster = LocalCluster.builder().start();
         createTable();
         proxy = start(3, "query_wait_timeout = 1000");
+        MixedLoad load = new MixedLoad(6, 0.5, () -> proxy.connect("app", "app"));
+        Thread.sleep(500); // the load's clients are logged in
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<?>> holders = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -140,13 +142,11 @@ class ChaosIT {
                 return null;
             }));
         }
-        Thread.sleep(700); // the three hold all of the primary's pool
-        MixedLoad load = new MixedLoad(6, 0.5, () -> proxy.connect("app", "app"));
-        Thread.sleep(2000);
-        long failedWhileFull = load.failures(true).size();
+        Thread.sleep(2500); // the three hold all of the primary's pool
         for (Future<?> h : holders) {
             h.get();
         }
+        long failedWhileFull = load.failures(true).size();
         pool.shutdown();
         long writesAfter = load.writes.get();
         Thread.sleep(1500);
