@@ -76,6 +76,36 @@ class GssIT {
         return "postgresql://" + user + "@localhost:" + p.port() + "/app?hostaddr=127.0.0.1&" + params;
     }
 
+    /**
+     * pgrelay's own parsing of GSS encryption packets (the 4-byte length, the limit, then the token the JDK's
+     * GSS-API reads), fed 300 random packets after a GSSENCRequest, each on its own connection: every one ends
+     * in a close, never a hang or a leak, and pgrelay serves GSS and plain logins afterwards.
+     */
+    @Test
+    void randomGssPacketsAreRefusedWithAClose() throws Exception {
+        java.util.Random random = new java.util.Random(5680);
+        for (int i = 0; i < 300; i++) {
+            try (RawClient raw = new RawClient(proxy.port())) {
+                raw.send(new byte[] {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x30}); // GSSENCRequest
+                assertThat(raw.readByte()).isEqualTo('G');
+                int mode = random.nextInt(4);
+                int length = mode == 0 ? 65_537 + random.nextInt(1 << 20) : random.nextInt(mode == 1 ? 64 : 4000);
+                byte[] token = new byte[mode == 0 ? 16 : length];
+                random.nextBytes(token);
+                if (mode == 3 && token.length > 2) {
+                    token[0] = 0x60; // an ASN.1 application tag, as a real GSS token starts: deeper into the parser
+                }
+                java.nio.ByteBuffer packet = java.nio.ByteBuffer.allocate(4 + token.length).putInt(length).put(token);
+                raw.send(packet.array());
+                while (!raw.closedByServer()) {
+                    // an error token may come first; then the close
+                }
+            }
+        }
+        Psql.Result r = Psql.run(url(proxy, "krbuser", "gssencmode=require"), krbuserTicket, "select 1");
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+    }
+
     @Test
     void gssEncryptionWithATicket() throws Exception {
         long before = proxy.server().security().gssEncryptedSessions();
