@@ -129,7 +129,7 @@ class ChaosIT {
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<?>> holders = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            int id = 1000 + i;
+            int id = -100 - i; // the load's own ids count up from 1
             holders.add(pool.submit(() -> {
                 try (Connection c = proxy.connect("app", "app")) {
                     c.setAutoCommit(false);
