@@ -306,8 +306,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         failoverCause = null;
         traffic.assigned();
         // A read on a standby may run again elsewhere if its server dies before answering anything: keep it.
+        // Replies pgrelay owed for frames it answered itself go out now and are not part of what is replayed.
         boolean keep = transactionMode && currentTarget == Router.Target.STANDBY && status == ReadyForQuery.IDLE
-                && localReplies.isEmpty() && deferredBegin == null && replays < MAX_REPLAYS;
+                && deferredBegin == null && replays < MAX_REPLAYS;
         while (!localReplies.isEmpty()) {
             tracker.synthetic(localReplies.pollFirst(), this); // owed before anything the server will answer
         }

@@ -91,6 +91,7 @@ class ChaosIT {
         // Frozen longer than healthcheck_timeout x ban_after_failures: queries in flight there hang until the ban.
         String frozenPid = postmaster(frozen);
         sh("kill -STOP " + frozenPid + "; pkill -STOP -P " + frozenPid);
+        long frozenAt = System.nanoTime();
         long readsWhileFrozen = load.reads.get();
         Thread.sleep(3000);
         assertThat(load.reads.get()).as("reads go on without either standby (on the primary)")
@@ -111,8 +112,15 @@ class ChaosIT {
         long directAfter = directMemory();
         log.info("chaos: {} reads, {} writes, failures {}; Netty direct memory {} -> {} bytes", load.reads.get(),
                 load.writes.get(), load.failures, directBefore, directAfter);
-        // Reads that lost their standby ran again elsewhere; writes never touched a failed server.
-        assertThat(load.failures).isEmpty();
+        // Reads that lost their standby before it answered ran again elsewhere; only one caught in the middle of
+        // its answer (nothing to replay then) may fail, once per client at most. Writes never touched a failed server.
+        assertThat(load.failures(true)).isEmpty();
+        assertThat(load.loginFailures()).isEmpty();
+        assertThat(load.failures).hasSizeLessThanOrEqualTo(20);
+        for (MixedLoad.Failure f : load.failures) {
+            assertThat(f.startedNanos() - frozenAt - 250_000_000L).as("in flight at a fault: %s", f).isNegative();
+            assertThat(f.sqlState()).isIn("08006", "57P01");
+        }
         assertThat(directAfter - directBefore).isLessThan(32L << 20);
         try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
             st.executeUpdate("INSERT INTO acked(id) VALUES (-1)");
