@@ -104,11 +104,16 @@ class ChaosIT {
         });
         // Both standbys take reads again, without restarting pgrelay.
         for (PgServer s : List.of(killed, frozen)) {
+            long t0 = System.nanoTime();
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(cluster.query(s, "postgres",
                     "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND query LIKE 'SELECT count(*) "
                             + "FROM acked%'").get(0).get(0)).isNotEqualTo("0"));
+            log.info("chaos: {} takes reads again after {} ms", s, (System.nanoTime() - t0) / 1_000_000);
         }
+        long t0 = System.nanoTime();
         load.close();
+        log.info("chaos: the load stopped in {} ms, {} client threads stuck", (System.nanoTime() - t0) / 1_000_000,
+                load.stuck.get());
         long directAfter = directMemory();
         log.info("chaos: {} reads, {} writes, failures {}; Netty direct memory {} -> {} bytes", load.reads.get(),
                 load.writes.get(), load.failures, directBefore, directAfter);

@@ -39,6 +39,8 @@ final class MixedLoad implements AutoCloseable {
     /** Completion times (System.nanoTime()) of successful writes. */
     final ConcurrentLinkedQueue<Long> writeTimes = new ConcurrentLinkedQueue<>();
     final AtomicLong reconnects = new AtomicLong();
+    /** Client threads that had not come back 30 s after close(). */
+    final AtomicLong stuck = new AtomicLong();
     private final List<Thread> threads = new ArrayList<>();
 
     MixedLoad(int clients, double writeShare, Connector connector) {
@@ -123,7 +125,16 @@ final class MixedLoad implements AutoCloseable {
     public void close() throws InterruptedException {
         running.set(false);
         for (Thread t : threads) {
-            t.join(30_000);
+            t.join(stuck.get() > 0 ? 1_000 : 30_000);
+            if (t.isAlive()) {
+                // A client that does not come back is a hang: show where it waits.
+                StringBuilder where = new StringBuilder(t.getName() + " still running after 30 s:");
+                for (StackTraceElement e : t.getStackTrace()) {
+                    where.append("\n    at ").append(e);
+                }
+                System.err.println(where); // evidence for whoever looks into it; the caller's asserts decide
+                stuck.incrementAndGet();
+            }
         }
     }
 }
