@@ -39,7 +39,7 @@ HZ = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------------- /proc helpers
 def proc_table():
-    """pid -> (ppid, CPU ticks: utime+stime+cutime+cstime)"""
+    """pid -> (ppid, own CPU ticks utime+stime, reaped children's ticks cutime+cstime, threads)"""
     t = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -50,8 +50,8 @@ def proc_table():
         except OSError:
             continue
         rest = s[s.rfind(")") + 2:].split()
-        # rest[0] state, rest[1] ppid, rest[11..14] utime stime cutime cstime
-        t[int(d)] = (int(rest[1]), sum(int(x) for x in rest[11:15]))
+        # rest[0] state, rest[1] ppid, rest[11..14] utime stime cutime cstime, rest[17] num_threads
+        t[int(d)] = (int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]), int(rest[17]))
     return t
 
 
@@ -68,9 +68,29 @@ def tree(t, roots):
     return seen
 
 
+def sched_s(pid, threads):
+    """CPU seconds of a process's live threads from schedstat (nanoseconds, where stat has 10 ms ticks)"""
+    paths = [f"/proc/{pid}/schedstat"] if threads == 1 else glob.glob(f"/proc/{pid}/task/*/schedstat")
+    total = 0
+    for path in paths:
+        try:
+            with open(path) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
+
+
 def cpu_of(t, roots):
-    """CPU seconds of the process trees rooted at roots (children that exited are in their parent's cutime)"""
-    return sum(t[p][1] for p in tree(t, roots)) / HZ if roots else 0.0
+    """CPU seconds of the process trees rooted at roots. /proc/PID/stat counts in 10 ms ticks, rounded down per
+    process: a thousand PostgreSQL backends or Pgpool-II children with a few ms each would read as nothing. So each
+    live process counts its threads' schedstat time (ns), or its stat ticks when larger (threads that exited), plus
+    its reaped children's cutime+cstime."""
+    total = 0.0
+    for p in (tree(t, roots) if roots else ()):
+        _, own, kids, threads = t[p]
+        total += max(own / HZ, sched_s(p, threads)) + kids / HZ
+    return total
 
 
 def pids(arg):
@@ -173,6 +193,7 @@ def cmd_run(argv):
         if n:
             res["pooler_us_per_tx"] = round(res["pooler_cpu_s"] * 1e6 / n, 2) if pooler else None
             res["pg_us_per_tx"] = round(res["pg_cpu_s"] * 1e6 / n, 2) if pg else None
+    res["samples"] = [(round(a, 2), round(b, 2), round(c, 2)) for a, b, c in samples]
     with open(o["--json"], "w") as f:
         json.dump(res, f)
     return rc
