@@ -101,7 +101,7 @@ def pids(arg):
 def cmd_run(argv):
     cut = argv.index("--")
     opts, cmd = argv[:cut], argv[cut + 1:]
-    o = {"--json": None, "--pooler": "", "--pg": "", "--log-prefix": None, "--interval": "0.5", "--keep-logs": None}
+    o = {"--json": None, "--pooler": "", "--pg": "", "--pg-standbys": "", "--log-prefix": None, "--interval": "0.5", "--keep-logs": None}
     i = 0
     while i < len(opts):
         if opts[i] == "--keep-logs":
@@ -111,11 +111,13 @@ def cmd_run(argv):
         o[opts[i]] = opts[i + 1]
         i += 2
     pooler, pg, interval = pids(o["--pooler"]), pids(o["--pg"]), float(o["--interval"])
-    samples = []  # (time.time(), pooler cpu s, pg cpu s)
+    standbys = pids(o["--pg-standbys"])
+    samples = []  # (time.time(), pooler cpu s, PostgreSQL cpu s (primary + standbys), standbys' cpu s)
 
     def sample():
         t = proc_table()
-        samples.append((time.time(), cpu_of(t, pooler), cpu_of(t, pg)))
+        sb = cpu_of(t, standbys)
+        samples.append((time.time(), cpu_of(t, pooler), cpu_of(t, pg) + sb, sb))
 
     with open("/proc/loadavg") as f:
         load1 = float(f.read().split()[0])
@@ -178,14 +180,15 @@ def cmd_run(argv):
         if s0 and s1 and s1[0] - s0[0] >= 1.0:
             n = sum(1 for e in done if s0[0] < e <= s1[0])
             ls = sorted(v for e, v in lat if s0[0] < e <= s1[0])
-            res.update(window="steady", window_s=round(s1[0] - s0[0], 2),
-                       pooler_cpu_s=round(s1[1] - s0[1], 3), pg_cpu_s=round(s1[2] - s0[2], 3))
+            res.update(window="steady", window_s=round(s1[0] - s0[0], 2), pooler_cpu_s=round(s1[1] - s0[1], 3),
+                       pg_cpu_s=round(s1[2] - s0[2], 3), pg_standbys_cpu_s=round(s1[3] - s0[3], 3))
         else:  # whole run
             n = len(done)
             ls = sorted(v for _, v in lat)
             res.update(window="whole", window_s=round(samples[-1][0] - samples[0][0], 2),
                        pooler_cpu_s=round(samples[-1][1] - samples[0][1], 3),
-                       pg_cpu_s=round(samples[-1][2] - samples[0][2], 3))
+                       pg_cpu_s=round(samples[-1][2] - samples[0][2], 3),
+                       pg_standbys_cpu_s=round(samples[-1][3] - samples[0][3], 3))
         res["window_xacts"] = n
         if ls:
             res["lat_avg_ms"] = round(sum(ls) / len(ls) / 1000, 3)
@@ -193,7 +196,9 @@ def cmd_run(argv):
         if n:
             res["pooler_us_per_tx"] = round(res["pooler_cpu_s"] * 1e6 / n, 2) if pooler else None
             res["pg_us_per_tx"] = round(res["pg_cpu_s"] * 1e6 / n, 2) if pg else None
-    res["samples"] = [(round(a, 2), round(b, 2), round(c, 2)) for a, b, c in samples]
+        if res["pg_cpu_s"] > 0:
+            res["standbys_share"] = round(res["pg_standbys_cpu_s"] / res["pg_cpu_s"], 3)
+    res["samples"] = [[round(v, 3) for v in x] for x in samples]
     with open(o["--json"], "w") as f:
         json.dump(res, f)
     return rc
@@ -348,6 +353,40 @@ def ratio(a, b):
     return "—" if not a or not b else f"{a / b:.2f}"
 
 
+def targets_section(order, m, mem):
+    """issue 9's targets, each checked against this run's medians"""
+    out = ["## Against the targets (issue 9)\n", "| target | cell | measured | met |", "|---|---|---|---|"]
+
+    def yes(b):
+        return "—" if b is None else ("yes" if b else "**no**")
+
+    for k in order:
+        tls, wl, c = k
+        pr, pb = m(k, "pgrelay", "tps"), m(k, "pgbouncer", "tps")
+        if wl in ("simple", "extended", "prepared") and c == 100:
+            out.append(f"| select-only at 100 clients: pgrelay TPS >= PgBouncer's | TLS {tls}, -M {wl} | "
+                       f"{fmt(pr)} vs {fmt(pb)} | {yes(None if not (pr and pb) else pr >= pb)} |")
+            qr, qb = m(k, "pgrelay", "lat_p99_ms"), m(k, "pgbouncer", "lat_p99_ms")
+            out.append(f"| select-only at 100 clients: pgrelay p99 <= PgBouncer's | TLS {tls}, -M {wl} | "
+                       f"{fmt(qr, 2)} vs {fmt(qb, 2)} ms | {yes(None if not (qr and qb) else qr <= qb)} |")
+        cr, cb = m(k, "pgrelay", "pooler_us_per_tx"), m(k, "pgbouncer", "pooler_us_per_tx")
+        if cr and cb:
+            out.append(f"| pooler CPU per transaction <= PgBouncer's | TLS {tls}, {WORKLOADS.get(wl, wl)}, {c} clients | "
+                       f"{fmt(cr, 1)} vs {fmt(cb, 1)} µs | {yes(cr <= cb)} |")
+        if wl == "rwmix":
+            pd = m(k, "direct", "tps")
+            out.append(f"| read/write mix: pgrelay TPS > direct-to-primary | TLS {tls}, {c} clients | "
+                       f"{fmt(pr)} vs {fmt(pd)} | {yes(None if not (pr and pd) else pr > pd)} |")
+    for r in mem:
+        if r["target"] == "pgrelay" and r["clients"] == "10000":
+            base, full, n = num(r["rss_idle_kb"]), num(r["rss_kb"]), num(r["connected"])
+            per = (full - base) / n if base is not None and full is not None and n else None
+            out.append(f"| 10,000 idle clients: <= 10 KB of pgrelay RSS per client above idle | {r['connected']} "
+                       f"logged in | {fmt(per, 1)} KB | {yes(None if per is None else per <= 10)} |")
+    out.append("")
+    return out if len(out) > 4 else []
+
+
 def cmd_report(argv):
     o = dict(zip(argv[::2], argv[1::2]))
     rows = list(csv.DictReader(open(o["--csv"])))
@@ -379,6 +418,7 @@ def cmd_report(argv):
         return v if len(good) == len(rs) else f"{v} ({len(rs) - len(good)}/{len(rs)} failed)"
 
     out = [meta.rstrip(), ""]
+    out += targets_section(order, m, mem)
     out.append("## Throughput (TPS, median of the repeats)\n")
     hdr = ["TLS", "workload", "clients"] + [NAMES[t] for t in targets]
     extra = []
@@ -427,6 +467,25 @@ def cmd_report(argv):
         line += [cell(k, t, "pg_us_per_tx", 1) for t in targets]
         out.append("| " + " | ".join(line) + " |")
     out.append("")
+
+    def share(k, t):
+        vs = []
+        for r in ok(k, t):
+            a, b = num(r.get("pg_cpu_s")), num(r.get("pg_standbys_cpu_s"))
+            if a and b is not None:
+                vs.append(100 * b / a)
+        return fmt(med(vs)) + " %" if vs else "—"
+
+    if any(r.get("pg_standbys_cpu_s") not in (None, "") for r in rows):
+        out.append("## Where the work ran (the standbys' share of the three servers' CPU, median)\n")
+        out.append("Steady window, as above. With writes, the standbys replaying WAL take a share even when no "
+                   "query reaches them (see direct).\n")
+        out += ["| TLS | workload | clients | " + " | ".join(NAMES[t] for t in targets) + " |",
+                "|---|---|---|" + "---|" * len(targets)]
+        for k in order:
+            out.append(f"| {k[0]} | {WORKLOADS.get(k[1], k[1])} | {k[2]} | " +
+                       " | ".join(share(k, t) for t in targets) + " |")
+        out.append("")
 
     if mem:
         out.append("## Memory with idle clients (RSS, kB)\n")
