@@ -417,7 +417,13 @@ def cmd_report(argv):
         v = fmt(m(k, t, col), nd)
         return v if len(good) == len(rs) else f"{v} ({len(rs) - len(good)}/{len(rs)} failed)"
 
-    out = [meta.rstrip(), ""]
+    out = [meta.rstrip()]
+    loads = sorted(v for v in (num(r.get("load1")) for r in rows) if v is not None)
+    if loads:
+        out.append(f"- Load average (1 min) just before each pgbench run: min {loads[0]:.1f}, median "
+                   f"{statistics.median(loads):.1f}, max {loads[-1]:.1f} (this run's own work included; "
+                   f"{os.cpu_count()} is a full machine of {os.cpu_count()} CPUs).")
+    out.append("")
     out += targets_section(order, m, mem)
     out.append("## Throughput (TPS, median of the repeats)\n")
     hdr = ["TLS", "workload", "clients"] + [NAMES[t] for t in targets]
