@@ -65,6 +65,8 @@ class ComposeFilesTest {
         }
         all.add(ROOT.resolve("docker/pgrelay/pgrelay-healthcheck"));
         all.add(ROOT.resolve("docker/pgrelay/pgrelay-certs"));
+        // not a Docker script, but checked the same way: the side-by-side benchmark (bench/README.md)
+        all.add(ROOT.resolve("bench/compare"));
         return all;
     }
 
