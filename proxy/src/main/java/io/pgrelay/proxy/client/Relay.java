@@ -205,11 +205,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         return error == null ? "" : "; health checks of " + address + ": " + error;
     }
 
-    /** Errors that a failover explains: the server is gone, starting, stopping or no longer takes connections. */
-    private static boolean transientFailure(Throwable cause) {
-        return cause instanceof io.pgrelay.proxy.PgRelayException p && p.isServerUnavailable();
-    }
-
     private void acquireFrom(Pool pool, Router.Target target) {
         waitingForServer = true;
         traffic.waiting();
@@ -231,7 +226,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                     acquire(Router.Target.PRIMARY);
                     return;
                 }
-                if (!closed && transientFailure(f.cause())) {
+                if (!closed && f.cause() instanceof io.pgrelay.proxy.PgRelayException p && p.isServerUnavailable()) {
                     awaitFailover(target, f.cause()); // the health checks will find another primary, or this one back
                     return;
                 }
@@ -255,17 +250,13 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         EventLoop serverLoop = conn.channel().eventLoop();
         if (sql.isEmpty() && serverLoop.inEventLoop()) {
             // The common case, a connection on this client's own loop that already matches: no task hops.
-            conn.link(this);
-            synced(conn, false, null);
+            synced(conn, false, link(conn));
             return;
         }
         serverLoop.execute(() -> {
             Future<?> setup = sql.isEmpty() ? serverLoop.newSucceededFuture(null) : conn.runInternal(sql);
             setup.addListener(s -> {
-                if (s.isSuccess()) {
-                    conn.link(this);
-                }
-                Throwable failure = s.cause();
+                Throwable failure = s.isSuccess() ? link(conn) : s.cause();
                 if (ctx.executor().inEventLoop()) {
                     synced(conn, !sql.isEmpty(), failure);
                 } else {
@@ -273,6 +264,19 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 }
             });
         });
+    }
+
+    /**
+     * Links the connection to this client, on its loop; the failure instead when it closed after the pool handed it
+     * out (the server died meanwhile), which {@link #synced} answers with another connection.
+     */
+    private Throwable link(ServerConnection conn) {
+        if (conn.state() != ServerConnection.State.IDLE) {
+            return new io.pgrelay.proxy.PgRelayException(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                    "server " + conn.target().address() + " closed the connection"));
+        }
+        conn.link(this);
+        return null;
     }
 
     /** The connection is linked ({@code failure} null) with {@code ran} telling whether settings were applied. */
@@ -932,7 +936,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 while (!replay.isEmpty()) {
                     held.addLast(replay.pollFirst());
                 }
-                dropReplay(); // the notices of the dead server's unit
+                dropHeldNotices(); // the dead server's, not the client's
                 acquire(Router.Target.STANDBY);
                 return;
             }
@@ -965,6 +969,10 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         while (!replay.isEmpty()) {
             replay.pollFirst().release();
         }
+        dropHeldNotices();
+    }
+
+    private void dropHeldNotices() {
         while (!heldNotices.isEmpty()) {
             heldNotices.pollFirst().release();
         }
