@@ -364,6 +364,64 @@ public final class LocalCluster implements AutoCloseable {
         control(s, "kill", () -> ctl.stop(s, "immediate"));
     }
 
+    /** kill -9 of the postmaster alone, as the OOM killer would do it; its backends notice and exit. */
+    public void crash(PgServer s) {
+        control(s, "crash", () -> {
+            long pid = PgCtl.postmasterPid(s.dataDir());
+            signal(List.of(pid), "KILL");
+            long deadline = System.nanoTime() + Duration.ofSeconds(PgCtl.WAIT_SECONDS).toNanos();
+            while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("postmaster " + pid + " of " + s + " still alive after kill -9");
+                }
+                PgCtl.sleep(20);
+            }
+        });
+    }
+
+    /** SIGSTOP of the postmaster and every backend: a hung server, its sockets open and nothing answering. */
+    public void freeze(PgServer s) {
+        control(s, "freeze", () -> signal(processes(s), "STOP"));
+    }
+
+    /** SIGCONT of what {@link #freeze} stopped (backends first, then the postmaster). */
+    public void thaw(PgServer s) {
+        control(s, "thaw", () -> {
+            List<Long> pids = processes(s);
+            Collections.reverse(pids);
+            signal(pids, "CONT");
+        });
+    }
+
+    /** The postmaster, then its children. */
+    private static List<Long> processes(PgServer s) throws IOException {
+        long pid = PgCtl.postmasterPid(s.dataDir());
+        if (pid <= 0) {
+            throw new IOException(s + " is not running");
+        }
+        List<Long> pids = new ArrayList<>();
+        pids.add(pid);
+        ProcessHandle.of(pid).ifPresent(h -> h.children().forEach(c -> pids.add(c.pid())));
+        return pids;
+    }
+
+    private static void signal(List<Long> pids, String signal) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("kill", "-" + signal));
+        for (long pid : pids) {
+            cmd.add(Long.toString(pid));
+        }
+        try {
+            int rc = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor();
+            if (rc != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed with exit code " + rc);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while signalling " + pids, e);
+        }
+    }
+
     /** Starts a stopped server again (same port); no-op if it runs. */
     public void start(PgServer s) {
         if (!isRunning(s)) {

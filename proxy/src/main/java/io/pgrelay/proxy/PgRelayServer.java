@@ -22,6 +22,7 @@ import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.admin.Reloader;
 import io.pgrelay.proxy.health.HealthMonitor;
+import io.pgrelay.proxy.health.RoleDecider.Role;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnector;
 import io.pgrelay.proxy.server.ServerTarget;
@@ -154,11 +155,8 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
      * A server died, was fenced, or changed role: its pooled connections close, idle ones now and busy ones once
      * given back; when it is banned (dead or hung), busy ones too, so nobody waits on it for ever.
      */
-    private void roleChanged(String address, io.pgrelay.proxy.health.RoleDecider.Role from,
-                             io.pgrelay.proxy.health.RoleDecider.Role to, boolean banned) {
-        if (!banned && from == io.pgrelay.proxy.health.RoleDecider.Role.UNKNOWN
-                && to != io.pgrelay.proxy.health.RoleDecider.Role.DOWN
-                && to != io.pgrelay.proxy.health.RoleDecider.Role.FENCED) {
+    private void roleChanged(String address, Role from, Role to, boolean banned) {
+        if (!banned && from == Role.UNKNOWN && to != Role.DOWN && to != Role.FENCED) {
             return; // first probe: nothing to undo
         }
         for (Pool p : allPools()) {

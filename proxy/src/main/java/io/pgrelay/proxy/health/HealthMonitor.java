@@ -377,9 +377,10 @@ public final class HealthMonitor implements AutoCloseable {
         }
         RoleDecider.Decision d = RoleDecider.decide(obs, c.lastPrimary, c.highestTimeline);
         Map<String, Role> changed = new LinkedHashMap<>();
-        for (Server s : c.servers) {
+        for (int i = 0; i < c.servers.size(); i++) {
+            Server s = c.servers.get(i);
             Role now = d.roles().get(s.address);
-            boolean banned = obs.get(c.servers.indexOf(s)).banned();
+            boolean banned = obs.get(i).banned();
             if (now == Role.FENCED && s.role == Role.PRIMARY && s.fenceMark < 0) {
                 // The old primary lost to a promoted standby on what it said at its last probe: usually it has
                 // died since. No traffic goes to it either way; a fresh probe decides whether this is a fence.
