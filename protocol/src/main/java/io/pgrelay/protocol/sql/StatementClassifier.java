@@ -20,6 +20,7 @@ public final class StatementClassifier {
 
     private final Analyzer analyzer;
     private final Cache<TextKey, Classification> cache;
+    private final int[] seenOnce = new int[8192];
 
     public StatementClassifier(ClassifierSettings settings, FunctionCatalog catalog) {
         Objects.requireNonNull(settings, "settings");
@@ -64,16 +65,30 @@ public final class StatementClassifier {
 
     private Classification analyzeAndCache(TextKey.Stored key) {
         Classification c = analyzer.analyze(key.bytes);
-        if (c.unknownFunctions().isEmpty()) {
+        if (c.unknownFunctions().isEmpty() && seenBefore(key.hash)) {
             cache.put(key, c);
         }
         return c;
+    }
+
+    /**
+     * A doorkeeper: a text is cached at its second sighting, so statements with their literals inline (simple-protocol
+     * clients, every one different) do not churn the cache; one hash per slot, races only cost a cache entry.
+     */
+    private boolean seenBefore(int hash) {
+        int slot = hash & (seenOnce.length - 1);
+        if (seenOnce[slot] == hash) {
+            return true;
+        }
+        seenOnce[slot] = hash;
+        return false;
     }
 
     /** E.g. after RELOAD or when the catalog learnt something. */
     public void clearCache() {
         if (cache != null) {
             cache.invalidateAll();
+            java.util.Arrays.fill(seenOnce, 0); // what was seen before the change is seen again as new
         }
     }
 

@@ -75,18 +75,23 @@ class StatementClassifierTest {
     void cacheHitsReturnTheSameVerdictFromStringsAndBytes() {
         StatementClassifier c = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         String sql = "SELECT id, name FROM users WHERE id = $1";
+        Classification once = c.classify(sql);
+        assertThat(c.cachedCount()).isZero(); // cached at the second sighting: inline literals do not churn it
         Classification first = c.classify(sql);
+        assertThat(first).isNotSameAs(once).isEqualTo(once);
         assertThat(c.classify(sql)).isSameAs(first);
         ByteBuf buf = Unpooled.copiedBuffer("xx" + sql + "\0", StandardCharsets.UTF_8);
         try {
             assertThat(c.classify(buf, 2, sql.length())).isSameAs(first);
             assertThat(c.classify(buf, 2, sql.length() - 1)).isNotSameAs(first); // a different text
+            assertThat(c.classify(buf, 2, sql.length() - 1)).isNotSameAs(first);
         } finally {
             buf.release();
         }
         assertThat(c.cachedCount()).isEqualTo(2);
         c.clearCache();
         assertThat(c.classify(sql)).isNotSameAs(first).isEqualTo(first);
+        assertThat(c.classify(sql)).isNotSameAs(first).isEqualTo(first); // seen again as new after the clear
     }
 
     @Test

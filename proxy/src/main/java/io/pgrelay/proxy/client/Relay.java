@@ -88,6 +88,15 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private static final int DEAD_ON_ARRIVAL_RETRIES = 3;
     /** How often a client waiting out a failover asks for a server again. */
     private static final long FAILOVER_RETRY_MS = 50;
+    /** Frames, or one frame's bytes, held while waiting for a server before the client is no longer read. */
+    private static final int HELD_WHILE_WAITING = 16;
+    private static final int HELD_BYTES_WHILE_WAITING = 64 * 1024;
+    /** While a held unit is routed: its last classification, by frame (the frames stay held meanwhile). */
+    private boolean routing;
+    private ByteBuf memoFrame;
+    private Classification memoClassification;
+    /** Server frames read on another loop, handed to this client's loop once per read batch (server loop only). */
+    private java.util.ArrayList<ByteBuf> crossing;
     /** How long writes wait for a primary to appear (failover_timeout); set by the session. */
     java.time.Duration failoverTimeout = java.time.Duration.ofSeconds(30);
     /**
@@ -210,7 +219,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         traffic.waiting();
         current = pool;
         currentTarget = target;
-        ctx.channel().config().setAutoRead(false); // hold the client until a server is there
+        // The client stays readable meanwhile (no epoll change per transaction): what it sends is held, and reading
+        // stops only if it sends much before a server is there (clientFrame).
         acquiring = pool.acquire(ctx.channel().eventLoop());
         acquiring.addListener(f -> {
             acquiring = null;
@@ -246,7 +256,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** Applies the client's settings on the connection's loop, links it there, then continues on this loop. */
     private void sync(ServerConnection conn) {
-        String sql = settings.sql(conn.reportedLower(), conn.appliedSettings());
+        Object wanted = settings.snapshot();
+        String sql = conn.settingsMatch(wanted) ? "" : settings.sql(conn.reportedLower(), conn.appliedSettings());
         EventLoop serverLoop = conn.channel().eventLoop();
         if (sql.isEmpty() && serverLoop.inEventLoop()) {
             // The common case, a connection on this client's own loop that already matches: no task hops.
@@ -302,6 +313,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (ran) {
             settings.recordApplied(conn.reportedLower(), conn.appliedSettings());
         }
+        conn.settingsMatched(settings.snapshot());
         server = conn;
         if (!ctx.channel().isWritable()) {
             conn.channel().config().setAutoRead(false); // the client is still behind: wait until it drains
@@ -375,6 +387,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             held.add(frame);
             if (!waitingForServer) {
                 routeHeld();
+            } else if (held.size() >= HELD_WHILE_WAITING || frame.readableBytes() >= HELD_BYTES_WHILE_WAITING) {
+                ctx.channel().config().setAutoRead(false); // until a server takes what is held (synced)
             }
             return;
         }
@@ -389,6 +403,17 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
      * decide where it runs and take a connection there. Session mode always uses the primary.
      */
     private void routeHeld() {
+        routing = true;
+        try {
+            routeHeldUnit();
+        } finally {
+            routing = false;
+            memoFrame = null;
+            memoClassification = null;
+        }
+    }
+
+    private void routeHeldUnit() {
         ByteBuf last = held.peekLast();
         byte type = Frames.type(last);
         if (!transactionMode) {
@@ -531,6 +556,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
      * other names (an SQL-level PREPARE inside a transaction) go to the server.
      */
     private boolean deallocated(ByteBuf frame) {
+        int i = frame.readerIndex() + Frames.HEADER_LENGTH;
+        int end = frame.writerIndex();
+        while (i < end && Character.isWhitespace(frame.getByte(i))) {
+            i++;
+        }
+        if (i == end || (frame.getByte(i) | 0x20) != 'd') {
+            return false; // no regex and no String for every SELECT
+        }
         java.util.regex.Matcher m = DEALLOCATE.matcher(statementText(frame, Integer.MAX_VALUE));
         if (!m.matches()) {
             return false;
@@ -633,7 +666,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** The classification of the statement a frame carries or names; null for frames without one. */
     private Classification classify(ByteBuf frame) {
+        if (routing && frame == memoFrame) {
+            return memoClassification; // a unit's checks (router's own SETs, deferred BEGIN, the route) ask in turn
+        }
         Classification c = classifyFrame(frame);
+        if (routing) {
+            memoFrame = frame;
+            memoClassification = c;
+        }
         if (c != null && !c.unknownFunctions().isEmpty()) {
             group.catalog().learn(c.unknownFunctions(), ctx.channel().eventLoop()); // later statements benefit
         }
@@ -907,9 +947,12 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     public void serverFrame(ServerConnection conn, ByteBuf frame) {
         if (ctx.executor().inEventLoop()) {
             onServerFrame(conn, frame);
-        } else {
-            ctx.executor().execute(() -> onServerFrame(conn, frame));
+            return;
         }
+        if (crossing == null) {
+            crossing = new java.util.ArrayList<>(8);
+        }
+        crossing.add(frame); // one task per read batch, not one per frame
     }
 
     @Override
@@ -917,12 +960,41 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (ctx.executor().inEventLoop()) {
             ctx.flush();
         } else {
-            ctx.executor().execute(ctx::flush);
+            handOver(conn, true);
         }
+    }
+
+    /** On the server's loop: gives the frames read so far to the client's loop, in order, in one task. */
+    private void handOver(ServerConnection conn, boolean flush) {
+        java.util.ArrayList<ByteBuf> batch = crossing;
+        crossing = null;
+        if (batch == null && !flush) {
+            return;
+        }
+        ctx.executor().execute(() -> {
+            if (batch != null) {
+                int i = 0;
+                try {
+                    for (; i < batch.size(); i++) {
+                        onServerFrame(conn, batch.get(i));
+                    }
+                } finally {
+                    for (i++; i < batch.size(); i++) {
+                        batch.get(i).release(); // only after a failure above
+                    }
+                }
+            }
+            if (flush) {
+                ctx.flush();
+            }
+        });
     }
 
     @Override
     public void serverClosed(ServerConnection conn, String reason) {
+        if (!ctx.executor().inEventLoop()) {
+            handOver(conn, false); // frames read before the close come first
+        }
         ctx.executor().execute(() -> {
             if (conn != server) {
                 return;
@@ -1178,6 +1250,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** The client is gone: give back or drop the connection, release what was held. */
     void close() {
         closed = true;
+        traffic.flushBytes();
         deferredBegin = null;
         if (idleInTransaction != null) {
             idleInTransaction.cancel(false);

@@ -20,6 +20,10 @@ final class SettingsSync {
 
     /** Lower-case name -> value, in the order the client gave them. */
     private final Map<String, String> desired = new LinkedHashMap<>();
+    private Map<String, String> snapshot; // null when desired changed since the last snapshot()
+    private static final java.util.concurrent.ConcurrentHashMap<Map<String, String>, Map<String, String>> SHARED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_SHARED = 10_000;
 
     SettingsSync(Map<String, String> startupSettings) {
         startupSettings.forEach((k, v) -> desired.put(k.toLowerCase(Locale.ROOT), v));
@@ -28,9 +32,27 @@ final class SettingsSync {
     /** The client saw a ParameterStatus (its own SET, or the server's normalised value at login). */
     void reported(String name, String value) {
         String key = name.toLowerCase(Locale.ROOT);
-        if (SETTABLE_REPORTED.contains(key)) {
-            desired.put(key, value);
+        if (SETTABLE_REPORTED.contains(key) && !value.equals(desired.put(key, value))) {
+            snapshot = null;
         }
+    }
+
+    /**
+     * The desired settings as one shared object per distinct content, so that a connection last synced for another
+     * client with the same settings (pgbench's, an application's many identical clients) needs no check at all. The
+     * table is bounded: past it, a client gets a snapshot of its own and is merely checked every time.
+     */
+    Object snapshot() {
+        Map<String, String> s = snapshot;
+        if (s == null) {
+            Map<String, String> copy = Map.copyOf(desired);
+            s = SHARED.get(copy);
+            if (s == null) {
+                s = SHARED.size() < MAX_SHARED ? SHARED.computeIfAbsent(copy, k -> k) : copy;
+            }
+            snapshot = s;
+        }
+        return s;
     }
 
     /** Takes the server's normalised values for everything reported, e.g. "ISO, MDY" for a DateStyle of "ISO". */

@@ -14,6 +14,9 @@ public final class ClientTraffic {
     public static final ClientTraffic NONE = new ClientTraffic(TrafficStats.NONE);
 
     private final TrafficStats stats;
+    private static final long FLUSH_BYTES = 1 << 20;
+    private long received; // not yet added to stats
+    private long sent;
     private long queryStart;
     private long xactStart;
     private volatile long waitStart; // read by the admin console
@@ -30,7 +33,10 @@ public final class ClientTraffic {
 
     /** A frame from the client, before it is forwarded (its bytes are still readable). */
     public void request(ByteBuf frame) {
-        stats.received.add(frame.readableBytes());
+        received += frame.readableBytes();
+        if (received >= FLUSH_BYTES) {
+            flushBytes(); // COPY FROM STDIN
+        }
         byte type = Frames.type(frame);
         switch (type) {
             case MessageType.PARSE -> stats.clientParses.increment();
@@ -52,7 +58,10 @@ public final class ClientTraffic {
 
     /** A frame to the client, before it is written: bytes, errors, and the end of a query at ReadyForQuery. */
     public void response(ByteBuf frame) {
-        stats.sent.add(frame.readableBytes());
+        sent += frame.readableBytes();
+        if (sent >= FLUSH_BYTES) {
+            flushBytes(); // a long result or COPY shows up in SHOW STATS while it runs
+        }
         byte type = Frames.type(frame);
         if (type == MessageType.READY_FOR_QUERY) {
             ready(ReadyForQuery.statusOf(frame));
@@ -67,6 +76,7 @@ public final class ClientTraffic {
     }
 
     private void ready(byte status) {
+        flushBytes();
         long now = System.nanoTime();
         if (queryStart != 0) {
             stats.queryDone(now - queryStart);
@@ -75,6 +85,21 @@ public final class ClientTraffic {
         if (status == ReadyForQuery.IDLE && xactStart != 0) {
             stats.xactDone(now - xactStart);
             xactStart = 0;
+        }
+    }
+
+    /**
+     * Byte counts are summed here and added to the shared counters once per query (at ReadyForQuery, every
+     * {@link #FLUSH_BYTES} and when the client leaves) rather than per frame.
+     */
+    public void flushBytes() {
+        if (received != 0) {
+            stats.received.add(received);
+            received = 0;
+        }
+        if (sent != 0) {
+            stats.sent.add(sent);
+            sent = 0;
         }
     }
 

@@ -77,6 +77,9 @@ public final class TrafficStats {
                 .publishPercentileHistogram() // p50/p99: histogram_quantile() over the _bucket series
                 .minimumExpectedValue(Duration.ofNanos(100_000))
                 .maximumExpectedValue(Duration.ofSeconds(60))
+                // one histogram per timer, not a ring of three: every query records here (the _bucket series are
+                // cumulative either way; only the summary's window is coarser)
+                .distributionStatisticBufferLength(1)
                 .register(registry);
     }
 

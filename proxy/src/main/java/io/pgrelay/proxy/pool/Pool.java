@@ -45,6 +45,12 @@ public final class Pool {
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final Set<ServerConnection> open = Collections.newSetFromMap(new IdentityHashMap<>());
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    /** Fails the waiters past query_wait_timeout; null while none waits with a deadline. */
+    private ScheduledFuture<?> expiry;
+    /** How far down the queue a released connection looks for a waiter on its own loop. */
+    private static final int AFFINITY_SCAN = 16;
+    /** How often the first waiter may be passed over for one on the connection's loop. */
+    private static final int MAX_PASSED_OVER = 4;
     private int opening;
     private boolean closed;
     /** PAUSE: clients queue for a connection until RESUME. */
@@ -121,30 +127,84 @@ public final class Pool {
     }
 
     private void enqueue(Promise<ServerConnection> promise, EventLoop loop) {
-        Waiter w = new Waiter(promise, loop);
-        waiters.addLast(w);
         long ms = settings.queryWaitTimeout().toMillis();
+        Waiter w = new Waiter(promise, loop, ms > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms) : 0);
+        waiters.addLast(w);
         if (ms > 0) { // 0: wait as long as it takes
-            w.timeout = loop.schedule(() -> {
-            synchronized (this) {
-                waiters.remove(w);
+            long delay = TimeUnit.MILLISECONDS.toNanos(ms);
+            if (expiry != null && expiry.getDelay(TimeUnit.NANOSECONDS) > delay) {
+                expiry.cancel(false); // RELOAD shortened query_wait_timeout
+                expiry = null;
             }
-            if (promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
-                    "no server connection available for database \"" + key.database() + "\" user \""
-                            + key.user() + "\" within query_wait_timeout (" + ms + " ms); all "
-                            + settings.poolSize() + " connections of the pool are in use")))) {
-                    log.warn("pool {}: a client waited {} ms for a server connection and gave up", key, ms);
-                }
-            }, ms, TimeUnit.MILLISECONDS);
+            if (expiry == null) {
+                expiry = loop.schedule(this::expireWaiters, delay, TimeUnit.NANOSECONDS);
+            }
         }
         promise.addListener(f -> {
             if (f.isCancelled()) {
-                w.cancelTimeout();
                 synchronized (this) {
                     waiters.remove(w);
                 }
             }
         });
+    }
+
+    /**
+     * One timer per pool rather than one per waiter (a busy pool queues a client per transaction): it fires at the
+     * nearest deadline, fails every waiter past its own and sets itself for the next.
+     */
+    private void expireWaiters() {
+        List<Waiter> expired = new ArrayList<>();
+        long now = System.nanoTime();
+        synchronized (this) {
+            expiry = null;
+            Waiter next = null;
+            for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+                Waiter w = it.next();
+                if (w.deadlineNanos == 0) {
+                    continue;
+                }
+                if (w.deadlineNanos - now <= 0) {
+                    it.remove();
+                    expired.add(w);
+                } else if (next == null || w.deadlineNanos - next.deadlineNanos < 0) {
+                    next = w;
+                }
+            }
+            if (next != null) {
+                expiry = next.loop.schedule(this::expireWaiters, next.deadlineNanos - now, TimeUnit.NANOSECONDS);
+            }
+        }
+        long ms = settings.queryWaitTimeout().toMillis();
+        for (Waiter w : expired) {
+            if (w.promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+                    "no server connection available for database \"" + key.database() + "\" user \""
+                            + key.user() + "\" within query_wait_timeout (" + ms + " ms); all "
+                            + settings.poolSize() + " connections of the pool are in use")))) {
+                log.warn("pool {}: a client waited {} ms for a server connection and gave up", key, ms);
+            }
+        }
+    }
+
+    /**
+     * The next waiter for a connection on {@code loop}: the first one on that loop among the first few, so that client
+     * and server exchange frames without thread hops; the first in line once it has been passed over often enough.
+     */
+    private Waiter pollWaiter(EventLoop loop) {
+        Waiter head = waiters.peekFirst();
+        if (head == null || head.loop == loop || head.passedOver >= MAX_PASSED_OVER) {
+            return waiters.pollFirst();
+        }
+        int seen = 0;
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext() && seen < AFFINITY_SCAN; seen++) {
+            Waiter w = it.next();
+            if (w.loop == loop) {
+                it.remove();
+                head.passedOver++;
+                return w;
+            }
+        }
+        return waiters.pollFirst();
     }
 
     private void openFor(Promise<ServerConnection> promise, EventLoop loop) {
@@ -240,14 +300,13 @@ public final class Pool {
                 if (closed || !conn.channel().isActive()) {
                     break;
                 }
-                w = paused ? null : waiters.pollFirst();
+                w = paused ? null : pollWaiter(conn.channel().eventLoop());
                 if (w == null) {
                     conn.markIdle(now);
                     idle.addFirst(conn); // LIFO: the warmest connection goes out next
                     return;
                 }
             }
-            w.cancelTimeout();
             if (w.promise.trySuccess(conn)) {
                 return;
             }
@@ -274,7 +333,6 @@ public final class Pool {
                 w = waiters.pollFirst();
                 opening++;
             }
-            w.cancelTimeout();
             openFor(w.promise, w.loop);
         }
     }
@@ -336,9 +394,12 @@ public final class Pool {
             idle.clear();
             failed = new ArrayDeque<>(waiters);
             waiters.clear();
+            if (expiry != null) {
+                expiry.cancel(false);
+                expiry = null;
+            }
         }
         for (Waiter w : failed) {
-            w.cancelTimeout();
             w.promise.tryFailure(shuttingDown());
         }
     }
@@ -459,17 +520,13 @@ public final class Pool {
     private static final class Waiter {
         final Promise<ServerConnection> promise;
         final EventLoop loop;
-        ScheduledFuture<?> timeout; // null without query_wait_timeout
+        final long deadlineNanos; // 0 without query_wait_timeout
+        int passedOver; // times a later waiter on the connection's loop went first (guarded by the pool)
 
-        Waiter(Promise<ServerConnection> promise, EventLoop loop) {
+        Waiter(Promise<ServerConnection> promise, EventLoop loop, long deadlineNanos) {
             this.promise = promise;
             this.loop = loop;
-        }
-
-        void cancelTimeout() {
-            if (timeout != null) {
-                timeout.cancel(false);
-            }
+            this.deadlineNanos = deadlineNanos;
         }
     }
 

@@ -80,6 +80,10 @@ public final class ServerConnection extends ChannelDuplexHandler {
     // Owned by whoever holds the connection (a session, or the pool between sessions); handed over through the pool.
     private final ServerStatements statements;
     private final Map<String, String> appliedSettings = new HashMap<>();
+    /** Bumped whenever the reported or applied settings change; see {@link #settingsMatch}. */
+    private long settingsVersion;
+    private Object matchedSettings;
+    private long matchedVersion;
     private boolean dirty;
     private Promise<Void> internalPromise;
     private int internalPendingReady;
@@ -117,6 +121,22 @@ public final class ServerConnection extends ChannelDuplexHandler {
         dirty = false;
         statements.clear();
         appliedSettings.clear();
+        settingsVersion++;
+    }
+
+    /**
+     * Whether the connection was last brought to exactly these client settings (an interned snapshot, compared by
+     * identity) and nothing was reported or applied since: then they need no check. Read by the client's loop between
+     * hand-overs, like {@link #reportedLower}.
+     */
+    public boolean settingsMatch(Object snapshot) {
+        return snapshot != null && snapshot == matchedSettings && settingsVersion == matchedVersion;
+    }
+
+    /** The connection now has the client settings {@code snapshot} stands for. */
+    public void settingsMatched(Object snapshot) {
+        matchedSettings = snapshot;
+        matchedVersion = settingsVersion;
     }
 
     public long id() {
@@ -436,6 +456,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
     }
 
     private void putParameter(ParameterStatus ps) {
+        settingsVersion++;
         parameters.put(ps.name(), ps.value());
         lowerParameters.put(ps.name().toLowerCase(java.util.Locale.ROOT), ps.value());
     }
