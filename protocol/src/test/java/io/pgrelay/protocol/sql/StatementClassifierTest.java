@@ -41,6 +41,7 @@ class StatementClassifierTest {
         catalog.put("my_func", true);
         assertThat(c.classify(sql)).as("learnt without clearCache")
                 .isEqualTo(new Classification(Route.STANDBY, Command.QUERY, RoleHint.NONE, List.of()));
+        c.classify(sql); // the second sighting of a known verdict caches it
         catalog.put("my_func", false);
         assertThat(c.classify(sql).route()).as("cached until cleared").isEqualTo(Route.STANDBY);
         c.clearCache();
