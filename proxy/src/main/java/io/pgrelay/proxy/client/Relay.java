@@ -75,9 +75,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private final SettingsSync settings;
     private final ResponseTracker tracker = new ResponseTracker();
     private final Map<String, ClientStatement> statements = new HashMap<>();
-    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(4);
     /** Replies owed for messages answered without a server (a Parse or Close while the client holds none). */
-    private final ArrayDeque<ByteBuf> localReplies = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> localReplies = new ArrayDeque<>(1);
 
     private volatile ServerConnection server; // volatile: a CancelRequest reads it from another loop
     private Future<ServerConnection> acquiring;
@@ -104,9 +104,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
      * nothing was run that matters (a standby writes nothing) and nothing reached the client, so the unit runs
      * again on another server instead of failing.
      */
-    private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>(4);
     /** Notices a replayable unit's server sent before any answer: forwarded with the answer, dropped on replay. */
-    private final ArrayDeque<ByteBuf> heldNotices = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> heldNotices = new ArrayDeque<>(1);
     private int replays;
     private static final int MAX_REPLAYS = 2;
     /** What the server owed right after the unit was sent: more means the client sent more since (no replay). */
@@ -1159,8 +1159,10 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** Commands whose effect outlives the transaction, which transaction pooling must account for. */
     private ByteBuf onCommandComplete(ByteBuf frame) {
         byte first = frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
-        if (first != 'D' && first != 'S' && first != 'R' && first != 'L') {
-            return frame; // SELECT, INSERT, UPDATE...: nothing to learn, no String made
+        int length = Frames.bodyLength(frame) - 1; // the tag without its NUL
+        if (first != 'D' && first != 'S' && first != 'R' && first != 'L'
+                || length != 3 && length != 5 && length != 6 && length != 11 && length != 14) {
+            return frame; // SELECT 1, INSERT 0 1, UPDATE 1...: nothing to learn, no String made
         }
         String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1,
                 StandardCharsets.UTF_8);

@@ -46,7 +46,7 @@ final class ResponseTracker {
         void notClosed(String statement);
     }
 
-    private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+    private final ArrayDeque<Entry> entries = new ArrayDeque<>(4);
     private boolean skippingToSync;
 
     private static final Entry FORWARD_PARSE = new Entry(Kind.FORWARD, Ends.PARSE, null, null);
