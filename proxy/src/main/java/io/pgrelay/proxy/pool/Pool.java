@@ -48,9 +48,9 @@ public final class Pool {
     /** Fails the waiters past query_wait_timeout; null while none waits with a deadline. */
     private ScheduledFuture<?> expiry;
     /** How far down the queue a released connection looks for a waiter on its own loop. */
-    private static final int AFFINITY_SCAN = 16;
+    static final int AFFINITY_SCAN = 16;
     /** How often the first waiter may be passed over for one on the connection's loop. */
-    private static final int MAX_PASSED_OVER = 4;
+    static final int MAX_PASSED_OVER = 4;
     private int opening;
     private boolean closed;
     /** PAUSE: clients queue for a connection until RESUME. */
@@ -191,6 +191,11 @@ public final class Pool {
      * and server exchange frames without thread hops; the first in line once it has been passed over often enough.
      */
     private Waiter pollWaiter(EventLoop loop) {
+        return pollWaiter(waiters, loop);
+    }
+
+    /** {@link #pollWaiter(EventLoop)} over any queue (tests). */
+    static Waiter pollWaiter(ArrayDeque<Waiter> waiters, EventLoop loop) {
         Waiter head = waiters.peekFirst();
         if (head == null || head.loop == loop || head.passedOver >= MAX_PASSED_OVER) {
             return waiters.pollFirst();
@@ -517,7 +522,7 @@ public final class Pool {
         return key.toString();
     }
 
-    private static final class Waiter {
+    static final class Waiter {
         final Promise<ServerConnection> promise;
         final EventLoop loop;
         final long deadlineNanos; // 0 without query_wait_timeout

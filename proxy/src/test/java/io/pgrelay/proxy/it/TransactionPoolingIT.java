@@ -278,6 +278,43 @@ class TransactionPoolingIT {
     }
 
     @Test
+    void aBatchSentWhileTheClientWaitsForAServerRunsWhole() throws Exception {
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS wait_batch (i int)");
+            st.execute("TRUNCATE wait_batch");
+        }
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Connection batcher = tiny(new Properties()); Connection holder = tiny(new Properties());
+             Statement hs = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            hs.execute("INSERT INTO wait_batch VALUES (-1)"); // tiny's only primary connection stays with this
+            Future<int[]> batch = pool.submit(() -> {
+                try (PreparedStatement ps = batcher.prepareStatement("INSERT INTO wait_batch VALUES (?)")) {
+                    for (int i = 0; i < 500; i++) {
+                        ps.setInt(1, i);
+                        ps.addBatch();
+                    }
+                    return ps.executeBatch();
+                }
+            });
+            // Meanwhile the batch arrives (hundreds of frames): pgrelay holds it, and stops reading the client once
+            // it holds more than a few, until a server is there.
+            Thread.sleep(700);
+            assertThat(batch).isNotDone();
+            holder.commit();
+            assertThat(batch.get(20, TimeUnit.SECONDS)).hasSize(500).containsOnly(1);
+        } finally {
+            pool.shutdownNow();
+        }
+        try (Connection c = proxy.connect("app", "app"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("/* pgrelay: primary */ SELECT count(*), sum(i) FROM wait_batch")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(501);
+            assertThat(rs.getLong(2)).isEqualTo(499L * 500 / 2 - 1);
+        }
+    }
+
+    @Test
     void queryWaitTimeoutEndsTheWaitWithAClearError() throws Exception {
         try (Connection holder = tiny(new Properties()); Statement hs = holder.createStatement()) {
             holder.setAutoCommit(false);
