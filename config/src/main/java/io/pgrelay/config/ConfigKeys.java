@@ -23,10 +23,10 @@ final class ConfigKeys {
             "stats_users", "enable_prometheus_exporter", "prometheus_exporter_port", "shutdown_timeout",
             "healthcheck_interval", "healthcheck_timeout", "ban_after_failures", "ban_time", "failover_timeout",
             "auto_promote", "promote_after", "max_user_client_connections", "max_db_client_connections",
-            "max_client_prepared_statements");
+            "max_client_prepared_statements", "worker_threads");
     static final Set<String> GENERAL_PGCAT = Set.of(
             "healthcheck_delay", "tcp_keepalives_idle",
-            "tcp_keepalives_count", "tcp_keepalives_interval", "worker_threads",
+            "tcp_keepalives_count", "tcp_keepalives_interval",
             "auth_query", "auth_query_user", "auth_query_password", "autoreload",
             "log_client_connections", "log_client_disconnections", "default_role",
             // also found in pgcat 1.x releases

@@ -58,13 +58,16 @@ final class ConfigReader {
         HealthConfig health = generalTable == null ? null : readHealth(generalTable, generalPath);
         Map<String, PoolConfig> pools = readPools(top.get("pools"), KeyPath.of("pools"));
         LimitsConfig limits = generalTable == null ? null : readLimits(generalTable, generalPath);
+        Long workerThreads = generalTable == null ? Long.valueOf(0)
+                : integer(generalTable, generalPath, "worker_threads", 0, 0, 1024);
         if (!problems.isEmpty()) {
             throw new ConfigException(inLineOrder(problems));
         }
         List<String> warningTexts = inLineOrder(warnings).stream()
                 .map(w -> w.keyPath() + ": " + w.message())
                 .toList();
-        return new PgRelayConfig(source, general, pools, warningTexts, security, health, limits);
+        return new PgRelayConfig(source, general, pools, warningTexts, security, health, limits,
+                workerThreads.intValue());
     }
 
     /** tls_*, server_tls_* and gss_* of [general], with pgcat's tls_certificate / server_tls spellings. */

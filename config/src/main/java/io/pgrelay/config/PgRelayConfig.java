@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param limits   client connection and prepared statement limits
  */
 public record PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
-                            SecurityConfig security, HealthConfig health, LimitsConfig limits) {
+                            SecurityConfig security, HealthConfig health, LimitsConfig limits, int workerThreads) {
 
     public PgRelayConfig {
         Objects.requireNonNull(source, "source");
@@ -26,6 +26,20 @@ public record PgRelayConfig(String source, General general, Map<String, PoolConf
         security = security == null ? SecurityConfig.NONE : security;
         health = health == null ? HealthConfig.DEFAULTS : health;
         limits = limits == null ? LimitsConfig.DEFAULTS : limits;
+        if (workerThreads < 0) {
+            throw new IllegalArgumentException("workerThreads must not be negative");
+        }
+    }
+
+    /** With worker_threads unset: one I/O thread per CPU. */
+    public PgRelayConfig(String source, General general, Map<String, PoolConfig> pools, List<String> warnings,
+                         SecurityConfig security, HealthConfig health, LimitsConfig limits) {
+        this(source, general, pools, warnings, security, health, limits, 0);
+    }
+
+    /** worker_threads (pgcat's name): the event-loop threads serving clients and servers; 0: one per CPU. */
+    public int ioThreads() {
+        return workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
     }
 
     /** With the default limits. */

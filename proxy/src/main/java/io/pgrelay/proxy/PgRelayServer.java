@@ -91,7 +91,7 @@ public final class PgRelayServer implements ProxyServices, AutoCloseable {
 
     /** Starts listening on the configured host and port. */
     public static PgRelayServer start(PgRelayConfig config) throws InterruptedException, AuthException {
-        return start(config, Runtime.getRuntime().availableProcessors());
+        return start(config, config.ioThreads());
     }
 
     public static PgRelayServer start(PgRelayConfig config, int threads) throws InterruptedException, AuthException {

@@ -63,6 +63,7 @@ final class AdminSettings {
                 false));
         out.add(new Setting("max_client_prepared_statements", Integer.toString(limits.maxClientPreparedStatements()),
                 Integer.toString(io.pgrelay.config.LimitsConfig.DEFAULT_MAX_CLIENT_PREPARED_STATEMENTS), false));
+        out.add(new Setting("worker_threads", Integer.toString(config.ioThreads()), "0", false));
         out.add(new Setting("tls_mode", config.security().tlsMode().configName(), "disable", false));
         out.add(new Setting("server_tls_mode", config.security().serverTlsMode().configName(), "disable", false));
         // Health checks: changed by RELOAD (not SET), listed so operators see what runs.
@@ -130,7 +131,7 @@ final class AdminSettings {
                 queryWait, maxClients, g.authType(), login, idleInTx, maxPacket, g.statsUsers(),
                 g.enablePrometheusExporter(), g.prometheusExporterPort(), shutdown);
         return new PgRelayConfig(config.source(), changed, config.pools(), config.warnings(), config.security(),
-                config.health(), config.limits());
+                config.health(), config.limits(), config.workerThreads());
     }
 
     private static int intIn(String key, long n, long min, long max) {

@@ -103,6 +103,9 @@ public final class Reloader {
                 || was.prometheusExporterPort() != now.prometheusExporterPort()) {
             restart.add("metrics endpoint (enable_prometheus_exporter, prometheus_exporter_port)");
         }
+        if (current.workerThreads() != next.workerThreads()) {
+            restart.add("worker_threads " + current.workerThreads() + " -> " + next.workerThreads());
+        }
         if (!Objects.equals(current.security(), next.security())) {
             restart.add("TLS / GSSAPI settings (certificate files are re-read; modes and paths need a restart)");
         }
@@ -113,7 +116,7 @@ public final class Reloader {
                 now.maxPacketSize(), now.statsUsers(), was.enablePrometheusExporter(), was.prometheusExporterPort(),
                 now.shutdownTimeout());
         PgRelayConfig effective = new PgRelayConfig(next.source(), applied, next.pools(), next.warnings(),
-                current.security(), next.health(), next.limits());
+                current.security(), next.health(), next.limits(), current.workerThreads());
 
         Map<PoolKey, PoolGroup> groups = new LinkedHashMap<>();
         Set<Pool> kept = Collections.newSetFromMap(new IdentityHashMap<>());
