@@ -28,9 +28,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Many clients logged in and idle at once against the runnable jar in its own JVM at -Xmx256m: every one stays
- * connected, and any of them is served at once. Clients are raw NIO sockets (one selector thread), so the test JVM
- * holds thousands of them cheaply. The count is {@code -Dpgrelay.idleClients} (default 10000), lowered when the
+ * Many clients logged in and idle at once against the runnable jar in its own JVM, started with bin/pgrelay's JVM
+ * options and -Xmx256m: every one stays connected, and any of them is served at once. Clients are raw NIO sockets
+ * (one selector thread), so the test JVM holds thousands of them cheaply. The count is {@code -Dpgrelay.idleClients} (default 10000), lowered when the
  * open-files limit would not allow it; the log states the count, the time taken and pgrelay's RSS per client.
  */
 class IdleClientsIT {
@@ -40,6 +40,16 @@ class IdleClientsIT {
     /** Logins in progress at once: keeps the accept backlog and pgrelay's login path from being flooded. */
     private static final int IN_FLIGHT = 256;
     private static final int SAMPLE = 100;
+
+    /** The JVM options bin/pgrelay puts before the user's (its {@code defaults="..."} line). */
+    static List<String> launcherJvmOptions() throws java.io.IOException {
+        for (String line : Files.readAllLines(ROOT.resolve("bin/pgrelay"))) {
+            if (line.startsWith("defaults=\"") && line.endsWith("\"")) {
+                return List.of(line.substring("defaults=\"".length(), line.length() - 1).trim().split("\\s+"));
+            }
+        }
+        throw new IllegalStateException("bin/pgrelay has no defaults=\"...\" line");
+    }
 
     @Test
     void tenThousandIdleClientsAtXmx256mAndAnyOfThemIsServed(@TempDir Path dir) throws Exception {
@@ -64,8 +74,10 @@ class IdleClientsIT {
                 "servers = " + TestProxy.servers(SharedCluster.get()),
                 ""));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-jar", JAR.toString(), "run", "--config", config.toString())
-                .redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(launcherJvmOptions()); // as bin/pgrelay starts it
+        command.addAll(List.of("-Xmx256m", "-jar", JAR.toString(), "run", "--config", config.toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         StringBuffer output = new StringBuffer();
         CountDownLatch listening = new CountDownLatch(1);
         Thread reader = new Thread(() -> {
@@ -133,7 +145,7 @@ class IdleClientsIT {
             }
             assertThat(stillOpen).as("clients still connected").isEqualTo(clients);
             assertThat(p.isAlive()).isTrue();
-            System.out.printf("idle clients: %d logged in within %.1f s; pgrelay (-Xmx256m) RSS %d MB before, %d MB "
+            System.out.printf("idle clients: %d logged in within %.1f s; pgrelay (launcher options, -Xmx256m) RSS %d MB before, %d MB "
                             + "with them idle: %.1f kB per idle client; %d sampled queries answered in %.0f ms%n",
                     clients, loginSeconds, rssBefore / 1024, rssIdle / 1024,
                     (rssIdle - rssBefore) / (double) clients, sample.size(), queryMillis);
