@@ -5,7 +5,6 @@ import io.pgrelay.cluster.LocalCluster;
 import io.pgrelay.protocol.message.CancelRequest;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.StartupMessage;
-import io.pgrelay.proxy.LeakTracker;
 import io.pgrelay.proxy.PgRelayServer;
 import io.pgrelay.proxy.client.ClientSession;
 import io.pgrelay.proxy.metrics.LimitStats;
@@ -57,10 +56,7 @@ class AbuseLimitsIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     private static LimitStats stats() {

@@ -1,6 +1,5 @@
 package io.pgrelay.proxy.it;
 
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,10 +35,7 @@ class AdminExporterIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -101,10 +100,7 @@ class AdminIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     static Connection admin(TestProxy proxy, String user, String password) throws SQLException {

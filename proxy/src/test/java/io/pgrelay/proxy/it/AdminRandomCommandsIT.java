@@ -1,6 +1,5 @@
 package io.pgrelay.proxy.it;
 
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,10 +32,7 @@ class AdminRandomCommandsIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     @Test

@@ -5,7 +5,6 @@ import io.pgrelay.protocol.message.CancelRequest;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.Query;
 import io.pgrelay.protocol.message.StartupMessage;
-import io.pgrelay.proxy.LeakTracker;
 import io.pgrelay.proxy.pool.Pool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,10 +47,7 @@ class LimitsIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     /** A raw client logged in as the trust user, past its first ReadyForQuery. */

@@ -7,7 +7,6 @@ import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.GssEncRequest;
 import io.pgrelay.protocol.message.SslRequest;
 import io.pgrelay.protocol.message.StartupMessage;
-import io.pgrelay.proxy.LeakTracker;
 import io.pgrelay.proxy.pool.Pool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,10 +75,7 @@ class LoginAndErrorsIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     private static String sqlStateOf(ThrowingLogin login) {

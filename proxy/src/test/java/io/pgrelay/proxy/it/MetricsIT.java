@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,10 +45,7 @@ class MetricsIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     private static HttpResponse<String> get(String path) throws Exception {

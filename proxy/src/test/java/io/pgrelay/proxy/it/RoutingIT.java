@@ -2,7 +2,6 @@ package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
 import io.pgrelay.cluster.PgServer;
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,10 +72,7 @@ class RoutingIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     private static int port(Statement st, String sql) throws SQLException {

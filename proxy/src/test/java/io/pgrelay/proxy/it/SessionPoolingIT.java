@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
-import io.pgrelay.proxy.LeakTracker;
 import io.pgrelay.proxy.pool.Pool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,10 +38,7 @@ class SessionPoolingIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     @Test

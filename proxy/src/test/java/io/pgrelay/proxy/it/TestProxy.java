@@ -4,6 +4,7 @@ import io.pgrelay.cluster.LocalCluster;
 import io.pgrelay.cluster.PgServer;
 import io.pgrelay.config.ConfigLoader;
 import io.pgrelay.config.PgRelayConfig;
+import io.pgrelay.proxy.LeakTracker;
 import io.pgrelay.proxy.PgRelayServer;
 
 import java.io.IOException;
@@ -99,6 +100,14 @@ public final class TestProxy implements AutoCloseable {
 
     public String psqlUrl(String user, String password, String database) {
         return "postgresql://" + user + ":" + password + "@127.0.0.1:" + port() + "/" + database;
+    }
+
+    /** The usual @AfterAll: stops {@code proxy} if it started, then fails on any buffer leak Netty reported. */
+    public static void stopAndCheckLeaks(TestProxy proxy) {
+        if (proxy != null) {
+            proxy.close();
+        }
+        LeakTracker.assertNoLeaks();
     }
 
     @Override

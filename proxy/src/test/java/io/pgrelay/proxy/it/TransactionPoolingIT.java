@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.it;
 
 import io.pgrelay.cluster.LocalCluster;
-import io.pgrelay.proxy.LeakTracker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,10 +55,7 @@ class TransactionPoolingIT {
 
     @AfterAll
     static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        LeakTracker.assertNoLeaks();
+        TestProxy.stopAndCheckLeaks(proxy);
     }
 
     private static Connection tiny(Properties extra) throws SQLException {
