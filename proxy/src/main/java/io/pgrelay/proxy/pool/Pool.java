@@ -190,11 +190,6 @@ public final class Pool {
      * The next waiter for a connection on {@code loop}: the first one on that loop among the first few, so that client
      * and server exchange frames without thread hops; the first in line once it has been passed over often enough.
      */
-    private Waiter pollWaiter(EventLoop loop) {
-        return pollWaiter(waiters, loop);
-    }
-
-    /** {@link #pollWaiter(EventLoop)} over any queue (tests). */
     static Waiter pollWaiter(ArrayDeque<Waiter> waiters, EventLoop loop) {
         Waiter head = waiters.peekFirst();
         if (head == null || head.loop == loop || head.passedOver >= MAX_PASSED_OVER) {
@@ -305,7 +300,7 @@ public final class Pool {
                 if (closed || !conn.channel().isActive()) {
                     break;
                 }
-                w = paused ? null : pollWaiter(conn.channel().eventLoop());
+                w = paused ? null : pollWaiter(waiters, conn.channel().eventLoop());
                 if (w == null) {
                     conn.markIdle(now);
                     idle.addFirst(conn); // LIFO: the warmest connection goes out next
