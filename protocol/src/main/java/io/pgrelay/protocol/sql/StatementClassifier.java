@@ -37,6 +37,9 @@ public final class StatementClassifier {
             return analyzer.analyze(bytes);
         }
         TextKey.Stored key = new TextKey.Stored(bytes);
+        if (!seenBefore(key.hash)) {
+            return analyzer.analyze(bytes);
+        }
         Classification c = cache.getIfPresent(key);
         return c != null ? c : analyzeAndCache(key);
     }
@@ -46,34 +49,42 @@ public final class StatementClassifier {
      * nothing; the buffer's indexes and reference count are left alone.
      */
     public Classification classify(ByteBuf buf, int index, int length) {
-        if (cache != null) {
-            TextKey.Probe probe = PROBE.get().set(buf, index, length);
-            Classification c;
-            try {
-                c = cache.getIfPresent(probe);
-            } finally {
-                probe.clear();
-            }
-            if (c != null) {
-                return c;
-            }
+        if (cache == null) {
+            return analyzer.analyze(copy(buf, index, length));
         }
+        TextKey.Probe probe = PROBE.get().set(buf, index, length);
+        if (!seenBefore(probe.hash)) {
+            probe.clear();
+            return analyzer.analyze(copy(buf, index, length)); // a first sighting: not worth a cache probe
+        }
+        Classification c;
+        try {
+            c = cache.getIfPresent(probe);
+        } finally {
+            probe.clear();
+        }
+        return c != null ? c : analyzeAndCache(new TextKey.Stored(copy(buf, index, length)));
+    }
+
+    private static byte[] copy(ByteBuf buf, int index, int length) {
         byte[] bytes = new byte[length];
         buf.getBytes(index, bytes);
-        return cache == null ? analyzer.analyze(bytes) : analyzeAndCache(new TextKey.Stored(bytes));
+        return bytes;
     }
 
     private Classification analyzeAndCache(TextKey.Stored key) {
         Classification c = analyzer.analyze(key.bytes);
-        if (c.unknownFunctions().isEmpty() && seenBefore(key.hash)) {
+        if (c.unknownFunctions().isEmpty()) {
             cache.put(key, c);
         }
         return c;
     }
 
     /**
-     * A doorkeeper: a text is cached at its second sighting, so statements with their literals inline (simple-protocol
-     * clients, every one different) do not churn the cache; one hash per slot, races only cost a cache entry.
+     * A doorkeeper in front of the cache: a text is looked up and cached only from its second sighting on, so
+     * statements with their literals inline (simple-protocol clients, nearly every one different) cost neither a cache
+     * probe nor an insert that evicts a useful entry. One hash per slot; a cached text whose slot another text took
+     * since is analysed once more, which reclaims the slot. Races only cost a lookup or an analysis.
      */
     private boolean seenBefore(int hash) {
         int slot = hash & (seenOnce.length - 1);

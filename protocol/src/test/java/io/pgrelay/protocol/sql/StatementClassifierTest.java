@@ -50,6 +50,33 @@ class StatementClassifierTest {
     }
 
     @Test
+    void aCachedTextWhoseDoorkeeperSlotWasTakenIsAnalysedOnceThenHitAgain() {
+        StatementClassifier c = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
+        String hot = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+        c.classify(hot);
+        Classification cached = c.classify(hot);
+        assertThat(c.classify(hot)).isSameAs(cached);
+        String rival = sameSlotAs(hot);
+        c.classify(rival); // takes the hot text's slot: seen once, not cached
+        assertThat(c.cachedCount()).isEqualTo(1);
+        assertThat(c.classify(hot)).as("analysed again: its slot was taken").isNotSameAs(cached).isEqualTo(cached);
+        assertThat(c.classify(hot)).as("slot reclaimed, the cache answers").isSameAs(cached);
+        assertThat(c.cachedCount()).isEqualTo(1);
+    }
+
+    /** Another statement text that lands in the doorkeeper slot of {@code sql} (8,192 slots). */
+    private static String sameSlotAs(String sql) {
+        byte[] b = sql.getBytes(StandardCharsets.UTF_8);
+        int slot = TextKey.hash(b, 0, b.length) & 8191;
+        for (int i = 0; ; i++) {
+            byte[] other = ("SELECT abalance FROM pgbench_accounts WHERE aid = " + i).getBytes(StandardCharsets.UTF_8);
+            if ((TextKey.hash(other, 0, other.length) & 8191) == slot) {
+                return new String(other, StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    @Test
     void readOnlyPatternsOverrideTheCatalogButNotWriters() {
         ClassifierSettings settings = new ClassifierSettings(List.of(Pattern.compile("audit_.*")),
                 List.of(Pattern.compile("report_.*"), Pattern.compile("nextval"), Pattern.compile("audit_x")), 100);
