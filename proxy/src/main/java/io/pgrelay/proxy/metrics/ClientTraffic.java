@@ -22,6 +22,8 @@ public final class ClientTraffic {
     private volatile long waitStart; // read by the admin console
     private volatile long lastRequest;
     private volatile String applicationName;
+    private Thread writer; // whose shard of stats this client's counts go to
+    private TrafficShard shard;
 
     ClientTraffic(TrafficStats stats) {
         this.stats = stats;
@@ -39,8 +41,8 @@ public final class ClientTraffic {
         }
         byte type = Frames.type(frame);
         switch (type) {
-            case MessageType.PARSE -> stats.clientParses.increment();
-            case MessageType.BIND -> stats.binds.increment();
+            case MessageType.PARSE -> shard().add(TrafficShard.CLIENT_PARSES, 1);
+            case MessageType.BIND -> shard().add(TrafficShard.BINDS, 1);
             case MessageType.TERMINATE -> {
                 return;
             }
@@ -78,12 +80,19 @@ public final class ClientTraffic {
     private void ready(byte status) {
         flushBytes();
         long now = System.nanoTime();
+        TrafficShard s = shard();
         if (queryStart != 0) {
-            stats.queryDone(now - queryStart);
+            long nanos = now - queryStart;
+            s.add(TrafficShard.QUERIES, 1);
+            s.add(TrafficShard.QUERY_MICROS, nanos / 1000);
+            s.query.record(nanos, now);
             queryStart = 0;
         }
         if (status == ReadyForQuery.IDLE && xactStart != 0) {
-            stats.xactDone(now - xactStart);
+            long nanos = now - xactStart;
+            s.add(TrafficShard.XACTS, 1);
+            s.add(TrafficShard.XACT_MICROS, nanos / 1000);
+            s.xact.record(nanos, now);
             xactStart = 0;
         }
     }
@@ -94,11 +103,11 @@ public final class ClientTraffic {
      */
     public void flushBytes() {
         if (received != 0) {
-            stats.received.add(received);
+            shard().add(TrafficShard.RECEIVED, received);
             received = 0;
         }
         if (sent != 0) {
-            stats.sent.add(sent);
+            shard().add(TrafficShard.SENT, sent);
             sent = 0;
         }
     }
@@ -110,7 +119,12 @@ public final class ClientTraffic {
 
     /** A server connection was assigned to the client (wait time since {@link #waiting}). */
     public void assigned() {
-        stats.assigned(waitStart == 0 ? 0 : System.nanoTime() - waitStart);
+        long now = System.nanoTime();
+        long nanos = waitStart == 0 ? 0 : now - waitStart;
+        TrafficShard s = shard();
+        s.add(TrafficShard.ASSIGNMENTS, 1);
+        s.add(TrafficShard.WAIT_MICROS, nanos / 1000);
+        s.wait.record(nanos, now);
         waitStart = 0;
     }
 
@@ -131,12 +145,22 @@ public final class ClientTraffic {
 
     /** A Parse went to the server. */
     public void serverParse() {
-        stats.serverParses.increment();
+        shard().add(TrafficShard.SERVER_PARSES, 1);
     }
 
     /** A Bind or Describe of a prepared statement: was it already prepared on the server connection? */
     public void prepared(boolean hit) {
-        (hit ? stats.preparedHits : stats.preparedMisses).increment();
+        shard().add(hit ? TrafficShard.PREPARED_HITS : TrafficShard.PREPARED_MISSES, 1);
+    }
+
+    /** The shard of the thread running this client: its event loop, looked up once. */
+    private TrafficShard shard() {
+        Thread t = Thread.currentThread();
+        if (t != writer) {
+            shard = stats.shard();
+            writer = t;
+        }
+        return shard;
     }
 
     /** The 'C' field of an ErrorResponse, cut to its class; "??" when it has none. */

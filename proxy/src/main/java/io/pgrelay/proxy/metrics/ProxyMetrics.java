@@ -43,6 +43,7 @@ public final class ProxyMetrics implements AutoCloseable {
     private volatile Map<String, TrafficStats.Snapshot> averages = Map.of();
 
     public ProxyMetrics() {
+        registry.getPrometheusRegistry().register(new TrafficCollector(traffic::values));
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);

@@ -3,44 +3,31 @@ package io.pgrelay.proxy.metrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
 
-import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * What PgBouncer counts per database (SHOW STATS), kept per pool (database, user) and summed per database by the
  * admin console: server assignments, transactions, queries, bytes, times in microseconds, Parse and Bind counts.
- * The same numbers are Micrometer meters ({@code pgrelay_*}); latencies are also histograms, so p50/p99 come from
- * {@code histogram_quantile()} over their {@code _bucket} series.
- * Updated from the clients' event loops through {@link ClientTraffic}; every field is safe to read from any thread.
+ * The same numbers are Prometheus series ({@code pgrelay_*}); latencies are also histograms, so p50/p99 come from
+ * {@code histogram_quantile()} over their {@code _bucket} series ({@link TrafficCollector}).
+ * Updated from the clients' event loops through {@link ClientTraffic}, each thread in its own {@link TrafficShard};
+ * safe to read from any thread.
  */
 public final class TrafficStats {
     /** Counts nothing anywhere (sessions that have no metrics, unit tests). */
     public static final TrafficStats NONE = new TrafficStats(null, "", "");
 
-    public final LongAdder serverAssignments = new LongAdder();
-    public final LongAdder xacts = new LongAdder();
-    public final LongAdder queries = new LongAdder();
-    public final LongAdder received = new LongAdder();
-    public final LongAdder sent = new LongAdder();
-    public final LongAdder xactMicros = new LongAdder();
-    public final LongAdder queryMicros = new LongAdder();
-    public final LongAdder waitMicros = new LongAdder();
-    public final LongAdder clientParses = new LongAdder();
-    public final LongAdder serverParses = new LongAdder();
-    public final LongAdder binds = new LongAdder();
-    public final LongAdder preparedHits = new LongAdder();
-    public final LongAdder preparedMisses = new LongAdder();
-
     private final String database;
     private final String user;
     private final MeterRegistry registry;
-    private final Timer xactTimer;
-    private final Timer queryTimer;
-    private final Timer waitTimer;
+    private final CopyOnWriteArrayList<TrafficShard> shards = new CopyOnWriteArrayList<>();
+    private final ThreadLocal<TrafficShard> shard = ThreadLocal.withInitial(() -> {
+        TrafficShard s = new TrafficShard();
+        shards.add(s); // kept when its thread ends: the counts stay in the totals
+        return s;
+    });
     private final ConcurrentHashMap<String, io.micrometer.core.instrument.Counter> errors = new ConcurrentHashMap<>();
 
     TrafficStats(MeterRegistry registry, String database, String user) {
@@ -48,44 +35,29 @@ public final class TrafficStats {
         this.database = database;
         this.user = user;
         if (registry == null) {
-            xactTimer = null;
-            queryTimer = null;
-            waitTimer = null;
             return;
         }
         Tags tags = Tags.of("database", database, "user", user);
-        xactTimer = latency(registry, "pgrelay.transactions", "Transactions ended (client-visible duration)", tags);
-        queryTimer = latency(registry, "pgrelay.queries", "Queries answered (to ReadyForQuery)", tags);
-        waitTimer = latency(registry, "pgrelay.client.wait",
-                "Time clients waited for a server connection, per assignment", tags);
         counter(registry, "pgrelay.server.assignments", "Times a server connection was given to a client", tags,
-                serverAssignments, null);
-        counter(registry, "pgrelay.client.received", "Bytes received from clients", tags, received, "bytes");
-        counter(registry, "pgrelay.client.sent", "Bytes sent to clients", tags, sent, "bytes");
-        counter(registry, "pgrelay.parse.client", "Parse messages from clients", tags, clientParses, null);
-        counter(registry, "pgrelay.parse.server", "Parse messages sent to servers", tags, serverParses, null);
-        counter(registry, "pgrelay.bind", "Bind messages from clients", tags, binds, null);
+                TrafficShard.ASSIGNMENTS, null);
+        counter(registry, "pgrelay.client.received", "Bytes received from clients", tags, TrafficShard.RECEIVED,
+                "bytes");
+        counter(registry, "pgrelay.client.sent", "Bytes sent to clients", tags, TrafficShard.SENT, "bytes");
+        counter(registry, "pgrelay.parse.client", "Parse messages from clients", tags, TrafficShard.CLIENT_PARSES,
+                null);
+        counter(registry, "pgrelay.parse.server", "Parse messages sent to servers", tags, TrafficShard.SERVER_PARSES,
+                null);
+        counter(registry, "pgrelay.bind", "Bind messages from clients", tags, TrafficShard.BINDS, null);
         counter(registry, "pgrelay.prepared.cache.hits",
-                "Bind/Describe of a prepared statement the server connection already had", tags, preparedHits, null);
+                "Bind/Describe of a prepared statement the server connection already had", tags,
+                TrafficShard.PREPARED_HITS, null);
         counter(registry, "pgrelay.prepared.cache.misses",
                 "Bind/Describe that needed the statement prepared on the server connection first", tags,
-                preparedMisses, null);
+                TrafficShard.PREPARED_MISSES, null);
     }
 
-    private static Timer latency(MeterRegistry registry, String name, String help, Tags tags) {
-        return Timer.builder(name).description(help).tags(tags)
-                .publishPercentileHistogram() // p50/p99: histogram_quantile() over the _bucket series
-                .minimumExpectedValue(Duration.ofNanos(100_000))
-                .maximumExpectedValue(Duration.ofSeconds(60))
-                // one histogram per timer, not a ring of three: every query records here (the _bucket series are
-                // cumulative either way; only the summary's window is coarser)
-                .distributionStatisticBufferLength(1)
-                .register(registry);
-    }
-
-    private static void counter(MeterRegistry registry, String name, String help, Tags tags, LongAdder adder,
-                                String unit) {
-        FunctionCounter.builder(name, adder, LongAdder::doubleValue).description(help).tags(tags).baseUnit(unit)
+    private void counter(MeterRegistry registry, String name, String help, Tags tags, int counter, String unit) {
+        FunctionCounter.builder(name, this, t -> t.sum(counter)).description(help).tags(tags).baseUnit(unit)
                 .register(registry);
     }
 
@@ -102,28 +74,22 @@ public final class TrafficStats {
         return new ClientTraffic(this);
     }
 
-    void assigned(long waitNanos) {
-        serverAssignments.increment();
-        waitMicros.add(waitNanos / 1000);
-        if (waitTimer != null) {
-            waitTimer.record(waitNanos, TimeUnit.NANOSECONDS);
-        }
+    /** The calling thread's shard, which only that thread may write. */
+    TrafficShard shard() {
+        return shard.get();
     }
 
-    void queryDone(long nanos) {
-        queries.increment();
-        queryMicros.add(nanos / 1000);
-        if (queryTimer != null) {
-            queryTimer.record(nanos, TimeUnit.NANOSECONDS);
+    /** A counter ({@link TrafficShard#ASSIGNMENTS}...) summed over the threads. */
+    long sum(int counter) {
+        long total = 0;
+        for (TrafficShard s : shards) {
+            total += s.get(counter);
         }
+        return total;
     }
 
-    void xactDone(long nanos) {
-        xacts.increment();
-        xactMicros.add(nanos / 1000);
-        if (xactTimer != null) {
-            xactTimer.record(nanos, TimeUnit.NANOSECONDS);
-        }
+    java.util.List<TrafficShard> shards() {
+        return shards;
     }
 
     /** An ErrorResponse went to a client: counted by SQLSTATE class (the first two characters). */
@@ -139,9 +105,10 @@ public final class TrafficStats {
 
     /** A point-in-time copy, for SHOW STATS and its averages. */
     public Snapshot snapshot() {
-        return new Snapshot(serverAssignments.sum(), xacts.sum(), queries.sum(), received.sum(), sent.sum(),
-                xactMicros.sum(), queryMicros.sum(), waitMicros.sum(), clientParses.sum(), serverParses.sum(),
-                binds.sum());
+        return new Snapshot(sum(TrafficShard.ASSIGNMENTS), sum(TrafficShard.XACTS), sum(TrafficShard.QUERIES),
+                sum(TrafficShard.RECEIVED), sum(TrafficShard.SENT), sum(TrafficShard.XACT_MICROS),
+                sum(TrafficShard.QUERY_MICROS), sum(TrafficShard.WAIT_MICROS), sum(TrafficShard.CLIENT_PARSES),
+                sum(TrafficShard.SERVER_PARSES), sum(TrafficShard.BINDS));
     }
 
     /** PgBouncer's totals, in SHOW STATS order. */

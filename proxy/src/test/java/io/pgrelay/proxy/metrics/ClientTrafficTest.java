@@ -8,6 +8,8 @@ import io.pgrelay.protocol.message.Query;
 import io.pgrelay.protocol.message.ReadyForQuery;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class ClientTrafficTest {
@@ -42,6 +44,67 @@ class ClientTrafficTest {
         } finally {
             metrics.close();
         }
+    }
+
+    @Test
+    void latencyHistogramsSumEveryThreadsShareAtScrapeTime() throws Exception {
+        ProxyMetrics metrics = new ProxyMetrics();
+        try {
+            TrafficStats stats = metrics.traffic("app", "u");
+            Runnable twoQueries = () -> {
+                ClientTraffic t = stats.newClient();
+                for (int i = 0; i < 2; i++) {
+                    t.waiting();
+                    t.assigned();
+                    t.request(frame(new Query("select 1")));
+                    t.response(frame(ReadyForQuery.READY_IDLE));
+                }
+            };
+            Thread other = new Thread(twoQueries);
+            other.start();
+            twoQueries.run();
+            other.join();
+            String scrape = metrics.scrape();
+            for (String family : List.of("pgrelay_queries_seconds", "pgrelay_transactions_seconds",
+                    "pgrelay_client_wait_seconds")) {
+                assertThat(scrape).contains("# TYPE " + family + " histogram",
+                        family + "_count{database=\"app\",user=\"u\"} 4",
+                        family + "_bucket{database=\"app\",user=\"u\",le=\"60.0\"} 4",
+                        family + "_bucket{database=\"app\",user=\"u\",le=\"+Inf\"} 4",
+                        "# TYPE " + family + "_max gauge");
+            }
+            // the same le values as Micrometer's timers had: 1.0E-4 ... 60.0, 89 of them plus +Inf
+            assertThat(scrape.lines().filter(l -> l.startsWith("pgrelay_queries_seconds_bucket"))).hasSize(90)
+                    .first().asString().contains("le=\"1.0E-4\"");
+            assertThat(scrape).contains("pgrelay_queries_seconds_bucket{database=\"app\",user=\"u\",le=\"1.09226E-4\"}");
+            assertThat(stats.snapshot().queries()).isEqualTo(4);
+            assertThat(stats.snapshot().serverAssignments()).isEqualTo(4);
+        } finally {
+            metrics.close();
+        }
+    }
+
+    @Test
+    void aLatencyFallsInTheFirstBucketAtOrAboveIt() {
+        TrafficShard.Latency l = new TrafficShard.Latency();
+        long now = System.nanoTime();
+        l.record(100_000, now);     // exactly the first bound: le="1.0E-4"
+        l.record(100_001, now);     // just above: the next bucket
+        l.record(-5, now);          // a clock step backwards counts as 0
+        l.record(61_000_000_000L, now); // above 60 s: only +Inf
+        long[] counts = new long[TrafficShard.BOUNDS.length + 1];
+        l.addCounts(counts);
+        assertThat(counts[0]).isEqualTo(2);
+        assertThat(counts[1]).isEqualTo(1);
+        assertThat(counts[TrafficShard.BOUNDS.length]).isEqualTo(1);
+        assertThat(l.sumNanos()).isEqualTo(61_000_200_001L);
+        assertThat(l.maxNanos(now)).isEqualTo(61_000_000_000L);
+        long nextWindow = now + (1L << 36);
+        assertThat(l.maxNanos(nextWindow)).as("the window before still counts").isEqualTo(61_000_000_000L);
+        l.record(7, nextWindow);
+        assertThat(l.maxNanos(nextWindow)).isEqualTo(61_000_000_000L);
+        assertThat(l.maxNanos(nextWindow + (1L << 36))).as("two windows on, only the newer one").isEqualTo(7);
+        assertThat(l.maxNanos(nextWindow + (2L << 36))).isZero();
     }
 
     @Test
