@@ -1,0 +1,98 @@
+package io.pgrelay.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.pgrelay.protocol.Frames;
+import io.pgrelay.protocol.MessageType;
+import io.pgrelay.protocol.message.ErrorResponse;
+
+import java.util.ArrayDeque;
+
+/**
+ * The frames of a read unit on a standby, retained until its server answers anything: if the server dies first,
+ * nothing was run that matters (a standby writes nothing) and nothing reached the client, so the unit runs
+ * again on another server instead of failing.
+ *
+ * <p>Part of one {@link Relay}, on the client's event loop; it decides when a unit is kept and when it runs again.
+ */
+final class StandbyReplay {
+    private static final int MAX_REPLAYS = 2;
+
+    private final Relay relay;
+    private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>(4);
+    /** Notices a replayable unit's server sent before any answer: forwarded with the answer, dropped on replay. */
+    private final ArrayDeque<ByteBuf> heldNotices = new ArrayDeque<>(1);
+    private int replays;
+    /** What the server owed right after the unit was sent: more means the client sent more since (no replay). */
+    private int unitEntries;
+
+    StandbyReplay(Relay relay) {
+        this.relay = relay;
+    }
+
+    /** Whether the unit about to be sent may be kept: it has not run again too often already. */
+    boolean mayKeep() {
+        return replays < MAX_REPLAYS;
+    }
+
+    /** Keeps a copy of a frame of the unit being sent (the frame itself goes to the server). */
+    void keep(ByteBuf frame) {
+        replay.add(frame.retainedDuplicate());
+    }
+
+    /** The unit is sent: {@code entries} is what its server owes for it. */
+    void sent(int entries) {
+        unitEntries = entries;
+    }
+
+    /**
+     * A frame from the server of a kept unit: a notice, or a FATAL, waits (true, the frame taken); anything else is
+     * the answer, which makes the unit the server's (false, the frame the caller's, the waiting notices sent first).
+     */
+    boolean heldBack(ByteBuf frame) {
+        if (replay.isEmpty()) {
+            return false;
+        }
+        byte first = Frames.type(frame);
+        if (first == MessageType.NOTICE_RESPONSE
+                || first == MessageType.ERROR_RESPONSE && ErrorResponse.decode(frame).isFatal()) {
+            // The WARNING of an immediate shutdown, the FATAL of a backend whose postmaster died: not an
+            // answer to the read, which runs again elsewhere once the connection closes.
+            heldNotices.add(frame);
+            return true;
+        }
+        while (!heldNotices.isEmpty()) {
+            relay.toClient(heldNotices.pollFirst());
+        }
+        drop(); // the server answered: the unit is its
+        replays = 0;
+        return false;
+    }
+
+    /** The server closed: whether the kept unit can run again, nothing sent since but its own frames. */
+    boolean mayRerun(int owed) {
+        return !replay.isEmpty() && owed == unitEntries;
+    }
+
+    /** Puts the kept unit back at the end of {@code held}, to run again on another server. */
+    void rerun(ArrayDeque<ByteBuf> held) {
+        replays++;
+        while (!replay.isEmpty()) {
+            held.addLast(replay.pollFirst());
+        }
+        dropHeldNotices(); // the dead server's, not the client's
+    }
+
+    /** Releases the kept unit and the notices held with it. */
+    void drop() {
+        while (!replay.isEmpty()) {
+            replay.pollFirst().release();
+        }
+        dropHeldNotices();
+    }
+
+    private void dropHeldNotices() {
+        while (!heldNotices.isEmpty()) {
+            heldNotices.pollFirst().release();
+        }
+    }
+}
