@@ -3,6 +3,7 @@ package io.pgrelay.proxy.client;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import io.pgrelay.protocol.SqlState;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.proxy.PgRelayException;
@@ -21,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * client's settings on the connection's loop and links it there; then hands it to the relay on the client's loop
  * ({@link Relay#linked}). Kept apart from the relay because none of this runs per frame.
  */
-final class ServerAcquirer {
+final class ServerAcquirer implements GenericFutureListener<Future<ServerConnection>> {
     /** Logs under the relay's name, which operators and their log filters know. */
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
@@ -129,37 +130,43 @@ final class ServerAcquirer {
         // The client stays readable meanwhile (no epoll change per transaction): what it sends is held, and reading
         // stops only if it sends much before a server is there (Relay.clientFrame).
         acquiring = pool.acquire(ctx.channel().eventLoop());
-        acquiring.addListener(f -> {
-            acquiring = null;
-            if (f.isCancelled()) {
+        acquiring.addListener(this); // no lambda per transaction: current and currentTarget say what was asked
+    }
+
+    /** The pool answered the acquire of {@link #acquireFrom}: a connection, a failure, or the client left. */
+    @Override
+    public void operationComplete(Future<ServerConnection> f) {
+        Pool pool = current;
+        Router.Target target = currentTarget;
+        acquiring = null;
+        if (f.isCancelled()) {
+            return;
+        }
+        if (!f.isSuccess()) {
+            waitingForServer = false;
+            if (!relay.closed() && target == Router.Target.STANDBY && pool != group.primary()
+                    && relay.loggedIn()) {
+                // A read that found no standby connection runs on the primary rather than failing.
+                log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
+                        pool.key(), pool.target().address(), f.cause().getMessage());
+                acquire(Router.Target.PRIMARY);
                 return;
             }
-            if (!f.isSuccess()) {
-                waitingForServer = false;
-                if (!relay.closed() && target == Router.Target.STANDBY && pool != group.primary()
-                        && relay.loggedIn()) {
-                    // A read that found no standby connection runs on the primary rather than failing.
-                    log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
-                            pool.key(), pool.target().address(), f.cause().getMessage());
-                    acquire(Router.Target.PRIMARY);
-                    return;
-                }
-                if (!relay.closed() && f.cause() instanceof PgRelayException p && p.isServerUnavailable()) {
-                    awaitFailover(target, f.cause()); // the health checks will find another primary, or this one back
-                    return;
-                }
-                if (!relay.closed()) {
-                    owner.fail(ClientSession.fatalFor(f.cause()));
-                }
+            if (!relay.closed() && f.cause() instanceof PgRelayException p && p.isServerUnavailable()) {
+                awaitFailover(target, f.cause()); // the health checks will find another primary, or this one back
                 return;
             }
-            ServerConnection conn = (ServerConnection) f.getNow();
-            if (relay.closed()) {
-                pool.release(conn);
-                return;
+            if (!relay.closed()) {
+                owner.fail(ClientSession.fatalFor(f.cause()));
             }
-            sync(conn);
-        });
+            return;
+        }
+        ServerConnection conn = f.getNow();
+        if (relay.closed()) {
+            pool.release(conn);
+            return;
+        }
+        sync(conn);
     }
 
     /** Applies the client's settings on the connection's loop, links it there, then continues on this loop. */
@@ -230,7 +237,7 @@ final class ServerAcquirer {
     /** The client is gone: stop asking the pool. */
     void cancel() {
         if (acquiring != null) {
-            acquiring.cancel(false);
+            current.cancel(acquiring);
         }
     }
 }

@@ -79,7 +79,7 @@ public final class Pool {
         return settings;
     }
 
-    /** Gets a logged-in idle connection; listeners run on {@code loop}. Cancel the future to stop waiting. */
+    /** Gets a logged-in idle connection; listeners run on {@code loop}. {@link #cancel} stops waiting. */
     public Future<ServerConnection> acquire(EventLoop loop) {
         Promise<ServerConnection> promise = loop.newPromise();
         ServerConnection conn;
@@ -140,13 +140,18 @@ public final class Pool {
                 expiry = loop.schedule(this::expireWaiters, delay, TimeUnit.NANOSECONDS);
             }
         }
-        promise.addListener(f -> {
-            if (f.isCancelled()) {
-                synchronized (this) {
-                    waiters.remove(w);
-                }
+    }
+
+    /**
+     * Stops waiting for a connection {@link #acquire} promised (the client left): the future is cancelled and leaves
+     * the queue. A method rather than a listener on every queued promise: a busy pool queues a client per transaction.
+     */
+    public void cancel(Future<ServerConnection> acquired) {
+        if (acquired.cancel(false)) {
+            synchronized (this) {
+                waiters.removeIf(w -> w.promise == acquired);
             }
-        });
+        }
     }
 
     /**

@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,6 +19,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -245,6 +247,31 @@ class AdminIT {
             execute(c, "RESUME app");
             assertThat(q.get(10, TimeUnit.SECONDS)).isEqualTo(42);
             assertThat(row(query(c, "SHOW DATABASES"), "name", "app")).containsEntry("paused", "0");
+        }
+    }
+
+    @Test
+    void aClientThatLeavesWhileWaitingLeavesThePoolsQueue() throws Exception {
+        io.pgrelay.proxy.pool.Pool pool = proxy.server().pool("app", "app");
+        try (Connection c = admin(proxy, "admin", "adminpw")) {
+            Connection app = proxy.connect("app", "app");
+            execute(app, "select 1");
+            execute(c, "PAUSE app");
+            try {
+                CompletableFuture<Void> q = CompletableFuture.runAsync(() -> {
+                    try (Statement st = app.createStatement()) {
+                        st.execute("/* pgrelay: primary */ select 42");
+                    } catch (SQLException e) {
+                        // the connection is closed under it
+                    }
+                });
+                await().atMost(Duration.ofSeconds(5)).until(() -> pool.stats().waiting() == 1);
+                app.abort(Runnable::run); // the driver closes its socket: no Terminate, the client just goes
+                await().atMost(Duration.ofSeconds(5)).until(q::isDone);
+                await().atMost(Duration.ofSeconds(5)).until(() -> pool.stats().waiting() == 0);
+            } finally {
+                execute(c, "RESUME app");
+            }
         }
     }
 
