@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.Arrays;
 
 /**
  * One thread's share of a pool's traffic counters and latency histograms. Every transaction updates about a dozen of
@@ -39,7 +38,32 @@ final class TrafficShard {
             .build().merge(DistributionStatisticConfig.DEFAULT)
             .getHistogramBuckets(true).stream().mapToLong(Double::longValue).toArray();
 
+    /** For each power of two 2^b, the first bucket whose bound is at least 2^b: a search starts there. */
+    private static final int[] FIRST_AT_LEAST = new int[64];
+
+    static {
+        for (int b = 0, i = 0; b < 64; b++) {
+            while (i < BOUNDS.length && BOUNDS[i] < 1L << b) {
+                i++;
+            }
+            FIRST_AT_LEAST[b] = i;
+        }
+    }
+
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
+
+    /**
+     * The bucket of {@code v} (a bucket counts the values up to and including its bound; BOUNDS.length: above all):
+     * a table lookup by the highest bit, then a few steps (at most five bounds share a power of two), where a binary
+     * search over 89 bounds took 2% of the CPU at three latencies per transaction.
+     */
+    static int bucket(long v) {
+        int i = v <= 1 ? 0 : FIRST_AT_LEAST[63 - Long.numberOfLeadingZeros(v - 1)];
+        while (i < BOUNDS.length && BOUNDS[i] < v) {
+            i++;
+        }
+        return i;
+    }
 
     private final long[] counters = new long[COUNTERS];
     final Latency xact = new Latency();
@@ -83,8 +107,7 @@ final class TrafficShard {
         /** A duration that ended at {@code nowNanos} (System.nanoTime). */
         void record(long nanos, long nowNanos) {
             long v = Math.max(0, nanos);
-            int i = Arrays.binarySearch(BOUNDS, v);
-            add(slots, i >= 0 ? i : -i - 1, 1); // a bucket counts the values up to and including its bound
+            add(slots, bucket(v), 1);
             add(slots, SUM, v);
             long window = nowNanos >> WINDOW_SHIFT;
             long current = get(slots, WINDOW);

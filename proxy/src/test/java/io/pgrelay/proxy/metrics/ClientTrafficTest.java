@@ -108,6 +108,22 @@ class ClientTrafficTest {
     }
 
     @Test
+    void theBucketOfAValueIsTheFirstBoundAtOrAboveIt() {
+        java.util.Random random = new java.util.Random(42);
+        List<Long> values = new java.util.ArrayList<>(List.of(0L, 1L, 2L, 3L, Long.MAX_VALUE));
+        for (long bound : TrafficShard.BOUNDS) {
+            values.addAll(List.of(bound - 1, bound, bound + 1));
+        }
+        for (int i = 0; i < 100_000; i++) {
+            values.add(random.nextLong(120_000_000_000L) >> random.nextInt(40));
+        }
+        for (long v : values) {
+            int search = java.util.Arrays.binarySearch(TrafficShard.BOUNDS, v);
+            assertThat(TrafficShard.bucket(v)).as("%d ns", v).isEqualTo(search >= 0 ? search : -search - 1);
+        }
+    }
+
+    @Test
     void sqlStateClassOfAnErrorResponse() {
         assertThat(ClientTraffic.sqlStateClass(frame(ErrorResponse.fatal("57P01", "bye")))).isEqualTo("57");
         assertThat(ClientTraffic.sqlStateClass(frame(new ErrorResponse((byte) 'E', java.util.Map.of('M', "x")))))
