@@ -148,7 +148,7 @@ final class UnitRouting {
                 }
                 held.pollFirst().release();
             }
-            ctx.flush();
+            relay.flushClient();
             return;
         }
         Router.Target where = target == null ? Router.Target.PRIMARY : target;
@@ -272,7 +272,7 @@ final class UnitRouting {
                 }
             }
         }
-        ctx.flush();
+        relay.flushClient();
     }
 
     private ByteBuf roleRowDescription() {
@@ -362,7 +362,7 @@ final class UnitRouting {
             return false;
         }
         relay.toClient(new ReadyForQuery(relay.status()).encode(ctx.alloc()));
-        ctx.flush();
+        relay.flushClient();
         return true;
     }
 }
