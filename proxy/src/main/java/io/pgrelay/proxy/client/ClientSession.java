@@ -301,7 +301,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void loginReady(Map<String, String> serverParams) {
         cancelKey = services.cancelKeys().register(this);
-        relay.writeHeld(); // nothing, unless the login forwarded something: it goes first
         for (Map.Entry<String, String> p : serverParams.entrySet()) {
             ctx.write(new ParameterStatus(p.getKey(), p.getValue()).encode(ctx.alloc()));
         }
@@ -351,9 +350,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         ctx.channel().config().setAutoRead(false);
-        if (relay != null) {
-            relay.writeHeld(); // server frames that came before the error
-        }
         ctx.writeAndFlush(error.encode(ctx.alloc())).addListener(ChannelFutureListener.CLOSE);
     }
 

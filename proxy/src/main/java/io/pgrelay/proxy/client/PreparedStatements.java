@@ -91,7 +91,7 @@ final class PreparedStatements {
                         relay.toClient(localReplies.pollFirst());
                     }
                     relay.toClient(preparedLimitError());
-                    relay.flushClient();
+                    ctx.flush();
                     return true;
                 }
                 localReplies.add(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE));
@@ -117,7 +117,7 @@ final class PreparedStatements {
                 if (sync) {
                     relay.toClient(ReadyForQuery.READY_IDLE.encode(ctx.alloc()));
                 }
-                relay.flushClient();
+                ctx.flush();
                 return true;
             default:
                 return false;

@@ -61,7 +61,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private boolean routedToPrimary;
     private final SettingsSync settings;
     private final ResponseTracker tracker = new ResponseTracker();
-    private final FrameRun run = new FrameRun(); // frames for the client not yet written
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(4);
     private final ServerAcquirer acquirer;
     private final PreparedStatements prepared;
@@ -282,7 +281,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     @Override
     public void serverReadComplete(ServerConnection conn) {
         if (ctx.executor().inEventLoop()) {
-            flushClient();
+            ctx.flush();
         } else {
             handOver(conn, true);
         }
@@ -309,7 +308,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 }
             }
             if (flush) {
-                flushClient();
+                ctx.flush();
             }
         });
     }
@@ -350,7 +349,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             serverErrorSent = false;
             toClient(new ReadyForQuery(ReadyForQuery.IDLE).encode(ctx.alloc()));
             status = ReadyForQuery.IDLE;
-            flushClient();
+            ctx.flush();
             ctx.channel().config().setAutoRead(true);
             log.info("pool {}: server {} closed the connection with a statement in flight; the client was told and "
                     + "stays connected", acquirer.pool().key(), conn.target().address());
@@ -490,24 +489,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     public void toClient(ByteBuf frame) {
         repliesThisUnit++;
         traffic.response(frame);
-        ByteBuf ended = run.add(frame);
-        if (ended != null) {
-            ctx.write(ended, ctx.voidPromise());
-        }
-    }
-
-    /** Writes what {@link #toClient} still holds (the current run of frames), without flushing. */
-    void writeHeld() {
-        ByteBuf r = run.take();
-        if (r != null) {
-            ctx.write(r, ctx.voidPromise());
-        }
-    }
-
-    /** Writes what is held and flushes: every flush towards the client goes through here. */
-    void flushClient() {
-        writeHeld();
-        ctx.flush();
+        ctx.write(frame, ctx.voidPromise());
     }
 
     @Override
@@ -529,7 +511,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         ServerConnection conn = server;
         Pool pool = acquirer.pool();
         server = null;
-        flushClient();
+        ctx.flush();
         boolean wrote = routedToPrimary && router != null;
         routedToPrimary = false;
         if (wrote && group.routing().readYourWrites() == Routing.ReadYourWrites.LSN) {
@@ -564,7 +546,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     /** The client is gone: give back or drop the connection, release what was held. */
     void close() {
         closed = true;
-        run.release();
         traffic.flushBytes();
         units.forgetDeferredBegin();
         if (idleInTransaction != null) {

@@ -148,7 +148,7 @@ final class UnitRouting {
                 }
                 held.pollFirst().release();
             }
-            relay.flushClient();
+            ctx.flush();
             return;
         }
         Router.Target where = target == null ? Router.Target.PRIMARY : target;
@@ -272,7 +272,7 @@ final class UnitRouting {
                 }
             }
         }
-        relay.flushClient();
+        ctx.flush();
     }
 
     private ByteBuf roleRowDescription() {
@@ -362,7 +362,7 @@ final class UnitRouting {
             return false;
         }
         relay.toClient(new ReadyForQuery(relay.status()).encode(ctx.alloc()));
-        relay.flushClient();
+        ctx.flush();
         return true;
     }
 }
