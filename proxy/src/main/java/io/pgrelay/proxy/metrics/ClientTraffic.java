@@ -82,17 +82,11 @@ public final class ClientTraffic {
         long now = System.nanoTime();
         TrafficShard s = shard();
         if (queryStart != 0) {
-            long nanos = now - queryStart;
-            s.add(TrafficShard.QUERIES, 1);
-            s.add(TrafficShard.QUERY_MICROS, nanos / 1000);
-            s.query.record(nanos, now);
+            s.ended(s.query, now - queryStart, now);
             queryStart = 0;
         }
         if (status == ReadyForQuery.IDLE && xactStart != 0) {
-            long nanos = now - xactStart;
-            s.add(TrafficShard.XACTS, 1);
-            s.add(TrafficShard.XACT_MICROS, nanos / 1000);
-            s.xact.record(nanos, now);
+            s.ended(s.xact, now - xactStart, now);
             xactStart = 0;
         }
     }
@@ -120,11 +114,8 @@ public final class ClientTraffic {
     /** A server connection was assigned to the client (wait time since {@link #waiting}). */
     public void assigned() {
         long now = System.nanoTime();
-        long nanos = waitStart == 0 ? 0 : now - waitStart;
         TrafficShard s = shard();
-        s.add(TrafficShard.ASSIGNMENTS, 1);
-        s.add(TrafficShard.WAIT_MICROS, nanos / 1000);
-        s.wait.record(nanos, now);
+        s.ended(s.wait, waitStart == 0 ? 0 : now - waitStart, now);
         waitStart = 0;
     }
 

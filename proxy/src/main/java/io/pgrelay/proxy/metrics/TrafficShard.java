@@ -66,9 +66,19 @@ final class TrafficShard {
     }
 
     private final long[] counters = new long[COUNTERS];
-    final Latency xact = new Latency();
-    final Latency query = new Latency();
-    final Latency wait = new Latency();
+    final Latency xact = new Latency(XACTS, XACT_MICROS);
+    final Latency query = new Latency(QUERIES, QUERY_MICROS);
+    final Latency wait = new Latency(ASSIGNMENTS, WAIT_MICROS);
+
+    /**
+     * A transaction, query or wait for a server ({@code latency}: {@link #xact}, {@link #query}, {@link #wait}) that
+     * took {@code nanos} and ended at {@code nowNanos}: its count, its total in µs (SHOW STATS) and its histogram.
+     */
+    void ended(Latency latency, long nanos, long nowNanos) {
+        add(latency.count, 1);
+        add(latency.micros, nanos / 1000);
+        latency.record(nanos, nowNanos);
+    }
 
     void add(int counter, long n) {
         add(counters, counter, n);
@@ -103,6 +113,14 @@ final class TrafficShard {
         private static final int WINDOW_SHIFT = 36;
 
         private final long[] slots = new long[PREVIOUS_MAX + 1];
+        /** The counters (of the shard) this latency's count and total in µs go to. */
+        private final int count;
+        private final int micros;
+
+        Latency(int count, int micros) {
+            this.count = count;
+            this.micros = micros;
+        }
 
         /** A duration that ended at {@code nowNanos} (System.nanoTime). */
         void record(long nanos, long nowNanos) {

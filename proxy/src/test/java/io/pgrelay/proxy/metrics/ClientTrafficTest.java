@@ -86,7 +86,7 @@ class ClientTrafficTest {
 
     @Test
     void aLatencyFallsInTheFirstBucketAtOrAboveIt() {
-        TrafficShard.Latency l = new TrafficShard.Latency();
+        TrafficShard.Latency l = new TrafficShard().query;
         long now = System.nanoTime();
         l.record(100_000, now);     // exactly the first bound: le="1.0E-4"
         l.record(100_001, now);     // just above: the next bucket
