@@ -3,7 +3,6 @@ package io.pgrelay.proxy.client;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.GenericFutureListener;
 import io.pgrelay.protocol.SqlState;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.proxy.PgRelayException;
@@ -22,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * client's settings on the connection's loop and links it there; then hands it to the relay on the client's loop
  * ({@link Relay#linked}). Kept apart from the relay because none of this runs per frame.
  */
-final class ServerAcquirer implements GenericFutureListener<Future<ServerConnection>> {
+final class ServerAcquirer implements Pool.Claimant {
     /** Logs under the relay's name, which operators and their log filters know. */
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
@@ -36,7 +35,8 @@ final class ServerAcquirer implements GenericFutureListener<Future<ServerConnect
     /** The pool the linked (or coming) server connection belongs to. */
     private Pool current;
     private Router.Target currentTarget = Router.Target.PRIMARY;
-    private Future<ServerConnection> acquiring;
+    /** Between asking the pool and its answer (what {@link #cancel} takes back). */
+    private boolean asking;
     /** From asking the pool until the connection is synced and linked (the pool may answer at once). */
     private boolean waitingForServer;
     /** Connections found dead while being set up for the current unit; bounded so a dying server fails fast. */
@@ -129,44 +129,48 @@ final class ServerAcquirer implements GenericFutureListener<Future<ServerConnect
         currentTarget = target;
         // The client stays readable meanwhile (no epoll change per transaction): what it sends is held, and reading
         // stops only if it sends much before a server is there (Relay.clientFrame).
-        acquiring = pool.acquire(ctx.channel().eventLoop());
-        acquiring.addListener(this); // no lambda per transaction: current and currentTarget say what was asked
+        asking = true; // before asking: the pool may answer within the call
+        pool.acquire(this); // current and currentTarget say what was asked
     }
 
-    /** The pool answered the acquire of {@link #acquireFrom}: a connection, a failure, or the client left. */
     @Override
-    public void operationComplete(Future<ServerConnection> f) {
-        Pool pool = current;
-        Router.Target target = currentTarget;
-        acquiring = null;
-        if (f.isCancelled()) {
-            return;
-        }
-        if (!f.isSuccess()) {
-            waitingForServer = false;
-            if (!relay.closed() && target == Router.Target.STANDBY && pool != group.primary()
-                    && relay.loggedIn()) {
-                // A read that found no standby connection runs on the primary rather than failing.
-                log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
-                        pool.key(), pool.target().address(), f.cause().getMessage());
-                acquire(Router.Target.PRIMARY);
-                return;
-            }
-            if (!relay.closed() && f.cause() instanceof PgRelayException p && p.isServerUnavailable()) {
-                awaitFailover(target, f.cause()); // the health checks will find another primary, or this one back
-                return;
-            }
-            if (!relay.closed()) {
-                owner.fail(ClientSession.fatalFor(f.cause()));
-            }
-            return;
-        }
-        ServerConnection conn = f.getNow();
+    public EventLoop loop() {
+        return ctx.channel().eventLoop();
+    }
+
+    /** The pool's answer to {@link #acquireFrom}: a connection (perhaps after the client left). */
+    @Override
+    public void granted(ServerConnection conn) {
+        asking = false;
         if (relay.closed()) {
-            pool.release(conn);
+            current.release(conn);
             return;
         }
         sync(conn);
+    }
+
+    /** The pool's answer to {@link #acquireFrom}: no connection. */
+    @Override
+    public void refused(Throwable cause) {
+        Pool pool = current;
+        Router.Target target = currentTarget;
+        asking = false;
+        waitingForServer = false;
+        if (relay.closed()) {
+            return;
+        }
+        if (target == Router.Target.STANDBY && pool != group.primary() && relay.loggedIn()) {
+            // A read that found no standby connection runs on the primary rather than failing.
+            log.warn("pool {}: no connection to standby {} ({}); reading from the primary",
+                    pool.key(), pool.target().address(), cause.getMessage());
+            acquire(Router.Target.PRIMARY);
+            return;
+        }
+        if (cause instanceof PgRelayException p && p.isServerUnavailable()) {
+            awaitFailover(target, cause); // the health checks will find another primary, or this one back
+            return;
+        }
+        owner.fail(ClientSession.fatalFor(cause));
     }
 
     /** Applies the client's settings on the connection's loop, links it there, then continues on this loop. */
@@ -236,8 +240,8 @@ final class ServerAcquirer implements GenericFutureListener<Future<ServerConnect
 
     /** The client is gone: stop asking the pool. */
     void cancel() {
-        if (acquiring != null) {
-            current.cancel(acquiring);
+        if (asking) {
+            current.cancel(this);
         }
     }
 }

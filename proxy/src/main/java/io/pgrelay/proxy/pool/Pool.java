@@ -2,6 +2,7 @@ package io.pgrelay.proxy.pool;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -80,37 +81,116 @@ public final class Pool {
         return settings;
     }
 
-    /** Gets a logged-in idle connection; listeners run on {@code loop}. {@link #cancel} stops waiting. */
-    public Future<ServerConnection> acquire(EventLoop loop) {
-        Promise<ServerConnection> promise = loop.newPromise();
-        ServerConnection conn;
+    /**
+     * Who asks a pool for a connection. The pool answers on {@link #loop()}, exactly once per {@link #acquire}
+     * unless {@link #cancel} took the claimant out of the queue first. A grant can still arrive after the claimant
+     * gave up (it was on its way): the claimant then hands the connection back with {@link #release}.
+     * A callback rather than a Promise: a busy pool serves a claim per transaction, and a promise costs an object,
+     * two monitors and a listener dispatch each time.
+     */
+    public interface Claimant {
+        EventLoop loop();
+
+        void granted(ServerConnection conn);
+
+        void refused(Throwable cause);
+    }
+
+    /** Gets a logged-in idle connection for {@code claimant}, at once when one is idle on its loop. */
+    public void acquire(Claimant claimant) {
+        EventLoop loop = claimant.loop();
+        ServerConnection conn = null;
+        boolean refused;
         synchronized (this) {
-            if (closed) {
-                promise.setFailure(shuttingDown());
-                return promise;
-            }
-            if (paused) {
-                enqueue(promise, loop);
-                return promise;
-            }
-            shares.know(loop);
-            conn = pollIdle(loop);
-            if (conn == null) {
-                if (open.size() + opening < settings.poolSize()) {
-                    opening++;
-                } else {
-                    enqueue(promise, loop);
-                    return promise;
+            refused = closed;
+            if (refused) {
+                // answered below, outside the lock
+            } else if (paused) {
+                enqueue(claimant, loop);
+                return;
+            } else {
+                shares.know(loop);
+                conn = pollIdle(loop);
+                if (conn == null) {
+                    if (open.size() + opening < settings.poolSize()) {
+                        opening++;
+                    } else {
+                        enqueue(claimant, loop);
+                        return;
+                    }
                 }
             }
         }
-        if (conn != null) {
-            handTo(promise, conn);
+        if (refused) {
+            refuse(claimant, shuttingDown());
+        } else if (conn != null) {
+            grant(claimant, conn);
         } else {
-            openFor(promise, loop);
+            openFor(claimant, loop);
         }
+    }
+
+    /** The same as a future that completes on {@code loop}, for the occasional internal user (catalog lookups). */
+    public Future<ServerConnection> acquire(EventLoop loop) {
+        Promise<ServerConnection> promise = loop.newPromise();
+        acquire(new Claimant() {
+            @Override
+            public EventLoop loop() {
+                return loop;
+            }
+
+            @Override
+            public void granted(ServerConnection conn) {
+                if (!promise.trySuccess(conn)) {
+                    release(conn);
+                }
+            }
+
+            @Override
+            public void refused(Throwable cause) {
+                promise.tryFailure(cause);
+            }
+        });
         return promise;
     }
+
+    /** Answers on the claimant's loop; directly when already there, unless grants are nesting (see MAX_NESTED). */
+    private static void grant(Claimant claimant, ServerConnection conn) {
+        EventLoop loop = claimant.loop();
+        int[] depth = loop.inEventLoop() ? NESTED.get() : null;
+        if (depth == null || depth[0] >= MAX_NESTED) {
+            loop.execute(() -> claimant.granted(conn));
+            return;
+        }
+        depth[0]++;
+        try {
+            claimant.granted(conn);
+        } finally {
+            depth[0]--;
+        }
+    }
+
+    private static void refuse(Claimant claimant, Throwable cause) {
+        EventLoop loop = claimant.loop();
+        if (loop.inEventLoop()) {
+            claimant.refused(cause);
+        } else {
+            loop.execute(() -> claimant.refused(cause));
+        }
+    }
+
+    /**
+     * A grant may hand a connection straight back (a login needs the server only to learn its parameters), which
+     * grants it to the next claimant in the same call: past this depth the next grant is a task, so a queue of
+     * thousands of logins does not become a stack of thousands of frames.
+     */
+    private static final int MAX_NESTED = 8;
+    private static final FastThreadLocal<int[]> NESTED = new FastThreadLocal<>() {
+        @Override
+        protected int[] initialValue() {
+            return new int[1];
+        }
+    };
 
     /**
      * The most recently used live idle connection, preferring one on the caller's event loop: a client and its
@@ -128,9 +208,9 @@ public final class Pool {
         return idle.pollFirst();
     }
 
-    private void enqueue(Promise<ServerConnection> promise, EventLoop loop) {
+    private void enqueue(Claimant claimant, EventLoop loop) {
         long ms = settings.queryWaitTimeout().toMillis();
-        Waiter w = new Waiter(promise, loop, ms > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms) : 0);
+        Waiter w = new Waiter(claimant, loop, ms > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms) : 0);
         waiters.addLast(w);
         if (ms > 0) { // 0: wait as long as it takes
             long delay = TimeUnit.MILLISECONDS.toNanos(ms);
@@ -145,14 +225,12 @@ public final class Pool {
     }
 
     /**
-     * Stops waiting for a connection {@link #acquire} promised (the client left): the future is cancelled and leaves
-     * the queue. A method rather than a listener on every queued promise: a busy pool queues a client per transaction.
+     * {@code claimant} no longer wants a connection (the client left): it leaves the queue. A grant already on its way
+     * still arrives, and the claimant gives that connection back.
      */
-    public void cancel(Future<ServerConnection> acquired) {
-        if (acquired.cancel(false)) {
-            synchronized (this) {
-                waiters.removeIf(w -> w.promise == acquired);
-            }
+    public void cancel(Claimant claimant) {
+        synchronized (this) {
+            waiters.removeIf(w -> w.claimant == claimant);
         }
     }
 
@@ -184,12 +262,11 @@ public final class Pool {
         }
         long ms = settings.queryWaitTimeout().toMillis();
         for (Waiter w : expired) {
-            if (w.promise.tryFailure(new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+            refuse(w.claimant, new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
                     "no server connection available for database \"" + key.database() + "\" user \""
                             + key.user() + "\" within query_wait_timeout (" + ms + " ms); all "
-                            + settings.poolSize() + " connections of the pool are in use")))) {
-                log.warn("pool {}: a client waited {} ms for a server connection and gave up", key, ms);
-            }
+                            + settings.poolSize() + " connections of the pool are in use")));
+            log.warn("pool {}: a client waited {} ms for a server connection and gave up", key, ms);
         }
     }
 
@@ -215,12 +292,12 @@ public final class Pool {
     }
 
     /**
-     * Opens a connection for {@code promise}, on the loop of the one who asked unless that loop already runs more of
+     * Opens a connection for {@code claimant}, on the loop of the one who asked unless that loop already runs more of
      * this pool's connections than another: connections spread evenly over the loops, so the loop affinity of
      * {@link #pollIdle} and {@link #pollWaiter} finds a same-loop match (one loop with 13 of 20 connections while
      * the clients were split evenly sent about one transaction in six across threads).
      */
-    private void openFor(Promise<ServerConnection> promise, EventLoop wanted) {
+    private void openFor(Claimant claimant, EventLoop wanted) {
         EventLoop loop;
         synchronized (this) {
             loop = shares.leastLoaded(wanted);
@@ -234,24 +311,17 @@ public final class Pool {
                     open.add(conn);
                 }
                 conn.channel().closeFuture().addListener(c -> onClosed(conn));
-                handTo(promise, conn);
+                grant(claimant, conn);
             } else {
                 synchronized (this) {
                     opening--;
                     shares.closed(loop);
                 }
-                promise.tryFailure(f.cause());
+                refuse(claimant, f.cause());
                 // Room was freed: a queued client may try a connection of its own (and fail fast if the server is down).
                 serveWaiters();
             }
         });
-    }
-
-    /** Gives a connection to a waiting client, or takes it back if that client has gone meanwhile. */
-    private void handTo(Promise<ServerConnection> promise, ServerConnection conn) {
-        if (!promise.trySuccess(conn)) {
-            returnIdle(conn);
-        }
     }
 
     /**
@@ -280,17 +350,18 @@ public final class Pool {
         }
         // Session mode always resets; transaction mode only ends an open transaction, and resets a connection whose
         // client left session state behind that pgrelay does not track (SET, LISTEN...).
+        boolean rollback = conn.transactionStatus() != ReadyForQuery.IDLE;
+        boolean discard = settings.resetQuery() != null || conn.isDirty();
+        if (!rollback && !discard) {
+            returnIdle(conn); // the common case in transaction mode: nothing to reset, nothing allocated
+            return;
+        }
         List<String> reset = new ArrayList<>(2);
-        if (conn.transactionStatus() != ReadyForQuery.IDLE) {
+        if (rollback) {
             reset.add("ROLLBACK");
         }
-        boolean discard = settings.resetQuery() != null || conn.isDirty();
         if (discard) {
             reset.add(settings.resetQuery() != null ? settings.resetQuery() : "DISCARD ALL");
-        }
-        if (reset.isEmpty()) {
-            returnIdle(conn);
-            return;
         }
         conn.runInternal(reset.toArray(new String[0])).addListener(f -> {
             if (f.isSuccess()) {
@@ -313,12 +384,11 @@ public final class Pool {
             conn.close();
             return;
         }
-        while (true) {
-            Waiter w;
-            synchronized (this) {
-                if (closed || !conn.channel().isActive()) {
-                    break;
-                }
+        Waiter w;
+        synchronized (this) {
+            if (closed || !conn.channel().isActive()) {
+                w = null;
+            } else {
                 w = paused ? null : pollWaiter(waiters, conn.channel().eventLoop());
                 if (w == null) {
                     conn.markIdle(now);
@@ -326,11 +396,12 @@ public final class Pool {
                     return;
                 }
             }
-            if (w.promise.trySuccess(conn)) {
-                return;
-            }
         }
-        conn.close();
+        if (w == null) {
+            conn.close();
+            return;
+        }
+        grant(w.claimant, conn);
     }
 
     private void onClosed(ServerConnection conn) {
@@ -354,7 +425,7 @@ public final class Pool {
                 w = waiters.pollFirst();
                 opening++;
             }
-            openFor(w.promise, w.loop);
+            openFor(w.claimant, w.loop);
         }
     }
 
@@ -373,17 +444,24 @@ public final class Pool {
         }
         for (int i = 0; i < missing; i++) {
             EventLoop loop = loops.next();
-            Promise<ServerConnection> warm = loop.newPromise();
-            warm.addListener(f -> {
-                if (f.isSuccess()) {
-                    returnIdle((ServerConnection) f.getNow());
-                } else {
-                    synchronized (this) {
+            openFor(new Claimant() {
+                @Override
+                public EventLoop loop() {
+                    return loop;
+                }
+
+                @Override
+                public void granted(ServerConnection conn) {
+                    returnIdle(conn);
+                }
+
+                @Override
+                public void refused(Throwable cause) {
+                    synchronized (Pool.this) {
                         nextWarmUpNanos = System.nanoTime() + WARM_UP_BACKOFF_NANOS;
                     }
                 }
-            });
-            openFor(warm, loop);
+            }, loop);
         }
     }
 
@@ -421,7 +499,7 @@ public final class Pool {
             }
         }
         for (Waiter w : failed) {
-            w.promise.tryFailure(shuttingDown());
+            refuse(w.claimant, shuttingDown());
         }
     }
 
@@ -539,13 +617,13 @@ public final class Pool {
     }
 
     static final class Waiter {
-        final Promise<ServerConnection> promise;
+        final Claimant claimant;
         final EventLoop loop;
         final long deadlineNanos; // 0 without query_wait_timeout
         int passedOver; // times a later waiter on the connection's loop went first (guarded by the pool)
 
-        Waiter(Promise<ServerConnection> promise, EventLoop loop, long deadlineNanos) {
-            this.promise = promise;
+        Waiter(Claimant claimant, EventLoop loop, long deadlineNanos) {
+            this.claimant = claimant;
             this.loop = loop;
             this.deadlineNanos = deadlineNanos;
         }
