@@ -3,6 +3,7 @@ package io.pgrelay.protocol.sql;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
@@ -33,6 +34,9 @@ public final class StatementClassifier {
 
     public Classification classify(String sql) {
         byte[] bytes = sql.getBytes(StandardCharsets.UTF_8);
+        if (PlainSelect.matches(Unpooled.wrappedBuffer(bytes), 0, bytes.length)) {
+            return PlainSelect.READ;
+        }
         if (cache == null) {
             return analyzer.analyze(bytes);
         }
@@ -49,6 +53,9 @@ public final class StatementClassifier {
      * nothing; the buffer's indexes and reference count are left alone.
      */
     public Classification classify(ByteBuf buf, int index, int length) {
+        if (PlainSelect.matches(buf, index, length)) {
+            return PlainSelect.READ; // before the cache: such texts are rarely sent twice
+        }
         if (cache == null) {
             return analyzer.analyze(copy(buf, index, length));
         }
