@@ -42,7 +42,8 @@ public final class RouteStats {
     }
 
     private LongAdder[] adders(String database) {
-        return counts.computeIfAbsent(database, db -> {
+        LongAdder[] known = counts.get(database); // no capturing lambda per statement once the database is known
+        return known != null ? known : counts.computeIfAbsent(database, db -> {
             LongAdder[] a = new LongAdder[Role.values().length * Reason.values().length];
             for (Role role : Role.values()) {
                 for (Reason reason : Reason.values()) {
