@@ -73,6 +73,11 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private static final int HELD_BYTES_WHILE_WAITING = 64 * 1024;
     /** Server frames read on another loop, handed to this client's loop once per read batch (server loop only). */
     private java.util.ArrayList<ByteBuf> crossing;
+    /**
+     * Frames for a server connection on another loop, written there in one task at the next flush: Netty would
+     * otherwise queue a task per frame, and one more for the flush.
+     */
+    private java.util.ArrayList<ByteBuf> outbox;
     /** How long writes wait for a primary to appear (failover_timeout); set by the session. */
     java.time.Duration failoverTimeout = java.time.Duration.ofSeconds(30);
     /** Frames written to the client since the current unit was sent; a replay needs none. */
@@ -173,7 +178,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             send(frame);
         }
         replay.sent(tracker.size());
-        conn.channel().flush();
+        flushServer(conn);
         if (transactionMode && tracker.isEmpty() && status == ReadyForQuery.IDLE) {
             giveBack(); // login only, or nothing that needed the server after all
         }
@@ -229,8 +234,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
 
     /** End of a read batch from the client: one flush towards the server. */
     void clientReadComplete() {
-        if (server != null) {
-            server.channel().flush();
+        ServerConnection s = server;
+        if (s != null) {
+            flushServer(s);
         }
     }
 
@@ -261,7 +267,42 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (Frames.type(frame) == MessageType.PARSE) {
             traffic.serverParse();
         }
-        server.channel().write(frame, server.channel().voidPromise());
+        io.netty.channel.Channel ch = server.channel();
+        if (ch.eventLoop().inEventLoop()) {
+            ch.write(frame, ch.voidPromise());
+            return;
+        }
+        if (outbox == null) {
+            outbox = new java.util.ArrayList<>(8);
+        }
+        outbox.add(frame);
+    }
+
+    private void dropOutbox() {
+        if (outbox != null) {
+            outbox.forEach(ByteBuf::release);
+            outbox = null;
+        }
+    }
+
+    /** Flushes what was written to {@code conn}: on its loop in one task when that is another loop. */
+    private void flushServer(ServerConnection conn) {
+        io.netty.channel.Channel ch = conn.channel();
+        if (ch.eventLoop().inEventLoop()) {
+            ch.flush();
+            return;
+        }
+        java.util.ArrayList<ByteBuf> batch = outbox;
+        if (batch == null) {
+            return; // nothing written since the last flush
+        }
+        outbox = null;
+        ch.eventLoop().execute(() -> {
+            for (int i = 0; i < batch.size(); i++) {
+                ch.write(batch.get(i), ch.voidPromise()); // a closed channel releases them
+            }
+            ch.flush();
+        });
     }
 
     // ---- server -> client (ServerLink: called on the server's loop) ---------------------------------------
@@ -323,6 +364,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 return;
             }
             server = null;
+            dropOutbox(); // written since the last flush, to a server that is gone (flushes come first, so rare)
             if (replay.mayRerun(tracker.size()) && repliesThisUnit == 0 && !closed) {
                 tracker.clear();
                 log.info("pool {}: standby {} closed the connection before answering; the read runs elsewhere",
@@ -510,6 +552,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private void giveBack() {
         ServerConnection conn = server;
         Pool pool = acquirer.pool();
+        flushServer(conn); // nothing, unless something was written after the unit's last flush
         server = null;
         ctx.flush();
         boolean wrote = routedToPrimary && router != null;
@@ -560,6 +603,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         tracker.clear();
         ServerConnection conn = server;
         if (conn != null) {
+            flushServer(conn); // what the client sent last goes first, as if it had been written at once
             server = null;
             acquirer.pool().release(conn);
         }

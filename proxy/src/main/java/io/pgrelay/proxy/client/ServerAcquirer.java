@@ -183,14 +183,21 @@ final class ServerAcquirer implements Pool.Claimant {
             synced(conn, false, link(conn));
             return;
         }
+        if (sql.isEmpty()) {
+            serverLoop.execute(() -> { // link there, continue here: two hops, no future
+                Throwable failure = link(conn);
+                ctx.executor().execute(() -> synced(conn, false, failure));
+            });
+            return;
+        }
         serverLoop.execute(() -> {
-            Future<?> setup = sql.isEmpty() ? serverLoop.newSucceededFuture(null) : conn.runInternal(sql);
+            Future<?> setup = conn.runInternal(sql);
             setup.addListener(s -> {
                 Throwable failure = s.isSuccess() ? link(conn) : s.cause();
                 if (ctx.executor().inEventLoop()) {
-                    synced(conn, !sql.isEmpty(), failure);
+                    synced(conn, true, failure);
                 } else {
-                    ctx.executor().execute(() -> synced(conn, !sql.isEmpty(), failure));
+                    ctx.executor().execute(() -> synced(conn, true, failure));
                 }
             });
         });
