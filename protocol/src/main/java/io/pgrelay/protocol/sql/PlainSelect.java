@@ -7,10 +7,11 @@ import java.util.List;
 /**
  * The commonest read there is, recognised without lexing: one SELECT made only of names, numbers, commas, dots,
  * {@code *} and comparison operators, e.g. {@code SELECT abalance FROM pgbench_accounts WHERE aid = 4711}. Clients
- * that put literals inline send a different text each time, so the cache never helps them; this scan answers them
- * with no allocation. Anything it is not sure of (a parenthesis, so any function call; a quote; a comment, so any
- * hint; a second statement; INTO, FOR, INSERT, UPDATE, DELETE, MERGE anywhere) goes to the {@link Analyzer}, whose
- * verdict on every text this accepts is the same ({@code PlainSelectTest} holds the two to that).
+ * that put literals inline send a different text each time, so the cache never helps them; this scan answers their
+ * first sighting with no allocation (a text seen twice is cached like any other). Anything it is not sure of (a
+ * parenthesis, so any function call; a quote; a comment, so any hint; a second statement; INTO, FOR, INSERT, UPDATE,
+ * DELETE, MERGE anywhere) goes to the {@link Analyzer}, whose verdict on every text this accepts is the same
+ * ({@code PlainSelectTest} holds the two to that).
  */
 final class PlainSelect {
     static final Classification READ = new Classification(Route.STANDBY, Command.QUERY, RoleHint.NONE, List.of());
@@ -43,35 +44,54 @@ final class PlainSelect {
     private PlainSelect() {
     }
 
+    /** Longer texts are left to the analyzer (and the cache): a plain SELECT is short. */
+    static final int MAX_LENGTH = 2048;
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[MAX_LENGTH]);
+
     /** Whether the UTF-8 text at {@code index} is such a SELECT. The buffer is only read. */
     static boolean matches(ByteBuf buf, int index, int length) {
-        int end = index + length;
-        int i = index;
+        if (length > MAX_LENGTH) {
+            return false;
+        }
+        if (buf.hasArray()) {
+            return matches(buf.array(), buf.arrayOffset() + index, length);
+        }
+        byte[] scratch = SCRATCH.get(); // one bulk copy: scanning the array beats a bounds-checked getByte per byte
+        buf.getBytes(index, scratch, 0, length);
+        return matches(scratch, 0, length);
+    }
+
+    static boolean matches(byte[] b, int from, int length) {
+        if (length > MAX_LENGTH) {
+            return false;
+        }
+        int end = from + length;
+        int i = from;
         boolean first = true;
         while (i < end) {
-            int c = buf.getByte(i);
+            int c = b[i];
             byte kind = c >= 0 ? CLASS[c] : 0;
             if (kind == SPACE || kind == SIGN && !first) {
                 i++;
             } else if (kind == NAME_START) {
-                int from = i;
+                int start = i;
                 do {
                     i++;
-                } while (i < end && isNamePart(buf.getByte(i)));
-                if (first ? !is(buf, from, i, "select") : isBarred(buf, from, i)) {
+                } while (i < end && isNamePart(b[i]));
+                if (first ? !is(b, start, i, "select") : isBarred(b, start, i)) {
                     return false;
                 }
                 first = false;
             } else if (kind == DIGIT && !first) {
                 do {
                     i++;
-                } while (i < end && isNumberPart(buf.getByte(i)));
-                if (i < end && (buf.getByte(i) < 0 || CLASS[buf.getByte(i)] == NAME_START)) {
+                } while (i < end && isNumberPart(b[i]));
+                if (i < end && (b[i] < 0 || CLASS[b[i]] == NAME_START)) {
                     return false; // 1e5, 0x1f, 12abc: the lexer's business
                 }
             } else if (kind == SEMI && !first) {
                 for (i++; i < end; i++) {
-                    int d = buf.getByte(i);
+                    int d = b[i];
                     if (d < 0 || CLASS[d] != SPACE) {
                         return false; // a second statement
                     }
@@ -92,23 +112,23 @@ final class PlainSelect {
     }
 
     /** Names that can make a SELECT write or lock: left to the analyzer. */
-    private static boolean isBarred(ByteBuf buf, int from, int to) {
+    private static boolean isBarred(byte[] b, int from, int to) {
         return switch (to - from) {
-            case 3 -> is(buf, from, to, "for");
-            case 4 -> is(buf, from, to, "into");
-            case 5 -> is(buf, from, to, "merge");
-            case 6 -> is(buf, from, to, "insert") || is(buf, from, to, "update") || is(buf, from, to, "delete");
+            case 3 -> is(b, from, to, "for");
+            case 4 -> is(b, from, to, "into");
+            case 5 -> is(b, from, to, "merge");
+            case 6 -> is(b, from, to, "insert") || is(b, from, to, "update") || is(b, from, to, "delete");
             default -> false;
         };
     }
 
     /** Case-insensitive ASCII comparison with a lower-case word. */
-    private static boolean is(ByteBuf buf, int from, int to, String word) {
+    private static boolean is(byte[] b, int from, int to, String word) {
         if (to - from != word.length()) {
             return false;
         }
         for (int k = 0; k < word.length(); k++) {
-            if ((buf.getByte(from + k) | 0x20) != word.charAt(k)) {
+            if ((b[from + k] | 0x20) != word.charAt(k)) {
                 return false;
             }
         }

@@ -3,7 +3,6 @@ package io.pgrelay.protocol.sql;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
@@ -34,15 +33,12 @@ public final class StatementClassifier {
 
     public Classification classify(String sql) {
         byte[] bytes = sql.getBytes(StandardCharsets.UTF_8);
-        if (PlainSelect.matches(Unpooled.wrappedBuffer(bytes), 0, bytes.length)) {
-            return PlainSelect.READ;
-        }
         if (cache == null) {
-            return analyzer.analyze(bytes);
+            return analyze(bytes);
         }
         TextKey.Stored key = new TextKey.Stored(bytes);
         if (!seenBefore(key.hash)) {
-            return analyzer.analyze(bytes);
+            return analyze(bytes);
         }
         Classification c = cache.getIfPresent(key);
         return c != null ? c : analyzeAndCache(key);
@@ -50,19 +46,17 @@ public final class StatementClassifier {
 
     /**
      * The SQL text bytes (UTF-8) in place, e.g. the body of a Query message minus its NUL. A cache hit allocates
-     * nothing; the buffer's indexes and reference count are left alone.
+     * nothing, nor does a first sighting of a {@link PlainSelect}; the buffer's indexes and reference count are left
+     * alone.
      */
     public Classification classify(ByteBuf buf, int index, int length) {
-        if (PlainSelect.matches(buf, index, length)) {
-            return PlainSelect.READ; // before the cache: such texts are rarely sent twice
-        }
         if (cache == null) {
-            return analyzer.analyze(copy(buf, index, length));
+            return analyze(buf, index, length);
         }
         TextKey.Probe probe = PROBE.get().set(buf, index, length);
         if (!seenBefore(probe.hash)) {
-            probe.clear();
-            return analyzer.analyze(copy(buf, index, length)); // a first sighting: not worth a cache probe
+            probe.clear(); // a first sighting: not worth a cache probe
+            return analyze(buf, index, length);
         }
         Classification c;
         try {
@@ -79,8 +73,17 @@ public final class StatementClassifier {
         return bytes;
     }
 
+    private Classification analyze(ByteBuf buf, int index, int length) {
+        return PlainSelect.matches(buf, index, length) ? PlainSelect.READ : analyzer.analyze(copy(buf, index, length));
+    }
+
+    /** A plain SELECT without the analyzer (see {@link PlainSelect}), anything else with it. */
+    private Classification analyze(byte[] text) {
+        return PlainSelect.matches(text, 0, text.length) ? PlainSelect.READ : analyzer.analyze(text);
+    }
+
     private Classification analyzeAndCache(TextKey.Stored key) {
-        Classification c = analyzer.analyze(key.bytes);
+        Classification c = analyze(key.bytes);
         if (c.unknownFunctions().isEmpty()) {
             cache.put(key, c);
         }

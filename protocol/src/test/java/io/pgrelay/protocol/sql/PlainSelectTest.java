@@ -15,9 +15,18 @@ import java.util.Random;
 class PlainSelectTest {
     private final Analyzer analyzer = new Analyzer(ClassifierSettings.defaults(), FunctionCatalog.NONE);
 
+    /** Through a heap buffer and a direct one (the array and the copying path), at an offset into each. */
     private static boolean matches(String sql) {
-        ByteBuf buf = Unpooled.copiedBuffer("xx" + sql + "yy", StandardCharsets.UTF_8); // an offset into a buffer
-        return PlainSelect.matches(buf, 2, buf.readableBytes() - 4);
+        byte[] bytes = ("xx" + sql + "yy").getBytes(StandardCharsets.UTF_8);
+        ByteBuf heap = Unpooled.wrappedBuffer(bytes);
+        ByteBuf direct = Unpooled.directBuffer(bytes.length).writeBytes(bytes);
+        try {
+            boolean viaArray = PlainSelect.matches(heap, 2, bytes.length - 4);
+            assertThat(PlainSelect.matches(direct, 2, bytes.length - 4)).as("direct buffer").isEqualTo(viaArray);
+            return viaArray;
+        } finally {
+            direct.release();
+        }
     }
 
     @ParameterizedTest
@@ -87,15 +96,31 @@ class PlainSelectTest {
     }
 
     @Test
-    void theClassifierAnswersThemWithoutCachingAnything() {
+    void theClassifierAnswersThemWithoutTheCacheUntilATextComesAgain() {
         StatementClassifier classifier = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         for (int aid = 0; aid < 3; aid++) {
-            String sql = "SELECT abalance FROM pgbench_accounts WHERE aid = 7";
+            String sql = "SELECT abalance FROM pgbench_accounts WHERE aid = " + aid;
             assertThat(classifier.classify(sql)).isSameAs(PlainSelect.READ);
-            ByteBuf buf = Unpooled.copiedBuffer(sql, StandardCharsets.UTF_8);
+            ByteBuf buf = Unpooled.directBuffer().writeBytes(("SELECT a FROM t WHERE b = " + aid)
+                    .getBytes(StandardCharsets.UTF_8));
             assertThat(classifier.classify(buf, 0, buf.readableBytes())).isSameAs(PlainSelect.READ);
+            buf.release();
         }
-        assertThat(classifier.cachedCount()).isZero();
+        assertThat(classifier.cachedCount()).as("each text seen once").isZero();
+        String again = "SELECT abalance FROM pgbench_accounts WHERE aid = 1";
+        assertThat(classifier.classify(again)).isSameAs(PlainSelect.READ);
+        assertThat(classifier.cachedCount()).as("seen twice: cached like any text").isEqualTo(1);
         assertThat(classifier.classify("SELECT a FROM t FOR UPDATE").route()).isEqualTo(Route.PRIMARY);
+    }
+
+    @Test
+    void longTextsAreLeftToTheAnalyzer() {
+        String sql = "SELECT a FROM t WHERE b = 1" + " AND b = 1".repeat(PlainSelect.MAX_LENGTH / 10);
+        assertThat(matches(sql)).isFalse();
+        assertThat(analyzerSays(sql)).isEqualTo(PlainSelect.READ);
+    }
+
+    private Classification analyzerSays(String sql) {
+        return analyzer.analyze(sql.getBytes(StandardCharsets.UTF_8));
     }
 }
