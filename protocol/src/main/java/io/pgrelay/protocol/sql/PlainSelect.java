@@ -44,8 +44,11 @@ final class PlainSelect {
     private PlainSelect() {
     }
 
-    /** Longer texts are left to the analyzer (and the cache): a plain SELECT is short. */
-    static final int MAX_LENGTH = 2048;
+    /**
+     * Longer texts are left to the analyzer (and the cache): a plain SELECT is short, and a long text that is not one
+     * (an ORM's 1 KB join gives up after 700 bytes) would pay for the scan on top of the analysis.
+     */
+    static final int MAX_LENGTH = 512;
     private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[MAX_LENGTH]);
 
     /** Whether the UTF-8 text at {@code index} is such a SELECT. The buffer is only read. */
