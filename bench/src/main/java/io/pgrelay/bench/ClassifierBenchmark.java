@@ -37,6 +37,11 @@ import java.util.concurrent.TimeUnit;
 public class ClassifierBenchmark {
     static final String SELECT_60 = "SELECT id, name, email FROM users WHERE id = $1 AND active";
 
+    /** pgbench -S -M simple: the literal inline, so a new text nearly every time (answered by PlainSelect). */
+    static final String LITERAL_55 = "SELECT abalance FROM pgbench_accounts WHERE aid = 4711";
+    /** The same with the literal quoted: PlainSelect gives up at the quote and the analyzer decides. */
+    static final String QUOTED_57 = "SELECT abalance FROM pgbench_accounts WHERE aid = '4711'";
+
     static final String ORM_1K = "select o1_0.id,o1_0.created_at,o1_0.customer_id,o1_0.currency,o1_0.discount,"
             + "o1_0.note,o1_0.shipping_address_id,o1_0.status,o1_0.total,o1_0.updated_at,o1_0.version,"
             + "c1_0.id,c1_0.country,c1_0.created_at,c1_0.email,c1_0.name,c1_0.phone,c1_0.tier,"
@@ -66,6 +71,8 @@ public class ClassifierBenchmark {
     private StatementClassifier uncached;
     private ByteBuf select60;
     private ByteBuf orm1k;
+    private ByteBuf literal55;
+    private ByteBuf quoted57;
     private ByteBuf big16k;
 
     @Setup
@@ -75,7 +82,9 @@ public class ClassifierBenchmark {
         select60 = direct(SELECT_60);
         orm1k = direct(ORM_1K);
         big16k = direct(BIG_16K);
-        for (ByteBuf b : List.of(select60, orm1k, big16k)) {
+        literal55 = direct(LITERAL_55);
+        quoted57 = direct(QUOTED_57);
+        for (ByteBuf b : List.of(select60, orm1k, big16k, literal55, quoted57)) {
             if (cached.classify(b, 0, b.readableBytes()).route() != Route.STANDBY) {
                 throw new IllegalStateException("benchmark statements must be reads");
             }
@@ -87,6 +96,8 @@ public class ClassifierBenchmark {
         select60.release();
         orm1k.release();
         big16k.release();
+        literal55.release();
+        quoted57.release();
     }
 
     private static ByteBuf direct(String sql) {
@@ -127,5 +138,17 @@ public class ClassifierBenchmark {
     @Benchmark
     public Classification big16kUncached() {
         return uncached.classify(big16k, 0, big16k.readableBytes());
+    }
+
+    /** A first sighting of a literal-bearing SELECT (no cache involved), as pgbench -S -M simple sends them. */
+    @Benchmark
+    public Classification literal55Uncached() {
+        return uncached.classify(literal55, 0, literal55.readableBytes());
+    }
+
+    /** The same statement with a quoted literal: the lexer and analyzer's price for a first sighting. */
+    @Benchmark
+    public Classification quoted57Uncached() {
+        return uncached.classify(quoted57, 0, quoted57.readableBytes());
     }
 }
