@@ -6,6 +6,7 @@ import io.netty.util.concurrent.Future;
 import io.pgrelay.protocol.SqlState;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.proxy.PgRelayException;
+import io.pgrelay.proxy.pool.Claimant;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.route.PoolGroup;
 import io.pgrelay.proxy.route.Router;
@@ -21,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * client's settings on the connection's loop and links it there; then hands it to the relay on the client's loop
  * ({@link Relay#linked}). Kept apart from the relay because none of this runs per frame.
  */
-final class ServerAcquirer implements Pool.Claimant {
+final class ServerAcquirer implements Claimant {
     /** Logs under the relay's name, which operators and their log filters know. */
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 

@@ -81,21 +81,6 @@ public final class Pool {
         return settings;
     }
 
-    /**
-     * Who asks a pool for a connection. The pool answers on {@link #loop()}, exactly once per {@link #acquire}
-     * unless {@link #cancel} took the claimant out of the queue first. A grant can still arrive after the claimant
-     * gave up (it was on its way): the claimant then hands the connection back with {@link #release}.
-     * A callback rather than a Promise: a busy pool serves a claim per transaction, and a promise costs an object,
-     * two monitors and a listener dispatch each time.
-     */
-    public interface Claimant {
-        EventLoop loop();
-
-        void granted(ServerConnection conn);
-
-        void refused(Throwable cause);
-    }
-
     /** Gets a logged-in idle connection for {@code claimant}, at once when one is idle on its loop. */
     public void acquire(Claimant claimant) {
         EventLoop loop = claimant.loop();
@@ -133,29 +118,16 @@ public final class Pool {
     /** The same as a future that completes on {@code loop}, for the occasional internal user (catalog lookups). */
     public Future<ServerConnection> acquire(EventLoop loop) {
         Promise<ServerConnection> promise = loop.newPromise();
-        acquire(new Claimant() {
-            @Override
-            public EventLoop loop() {
-                return loop;
+        acquire(Claimant.of(loop, conn -> {
+            if (!promise.trySuccess(conn)) {
+                release(conn);
             }
-
-            @Override
-            public void granted(ServerConnection conn) {
-                if (!promise.trySuccess(conn)) {
-                    release(conn);
-                }
-            }
-
-            @Override
-            public void refused(Throwable cause) {
-                promise.tryFailure(cause);
-            }
-        });
+        }, promise::tryFailure));
         return promise;
     }
 
     /** Answers on the claimant's loop; directly when already there, unless grants are nesting (see MAX_NESTED). */
-    private static void grant(Claimant claimant, ServerConnection conn) {
+    static void grant(Claimant claimant, ServerConnection conn) {
         EventLoop loop = claimant.loop();
         int[] depth = loop.inEventLoop() ? NESTED.get() : null;
         if (depth == null || depth[0] >= MAX_NESTED) {
@@ -444,24 +416,11 @@ public final class Pool {
         }
         for (int i = 0; i < missing; i++) {
             EventLoop loop = loops.next();
-            openFor(new Claimant() {
-                @Override
-                public EventLoop loop() {
-                    return loop;
+            openFor(Claimant.of(loop, this::returnIdle, cause -> {
+                synchronized (this) {
+                    nextWarmUpNanos = System.nanoTime() + WARM_UP_BACKOFF_NANOS;
                 }
-
-                @Override
-                public void granted(ServerConnection conn) {
-                    returnIdle(conn);
-                }
-
-                @Override
-                public void refused(Throwable cause) {
-                    synchronized (Pool.this) {
-                        nextWarmUpNanos = System.nanoTime() + WARM_UP_BACKOFF_NANOS;
-                    }
-                }
-            }, loop);
+            }), loop);
         }
     }
 

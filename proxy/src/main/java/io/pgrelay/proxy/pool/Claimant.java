@@ -1,0 +1,41 @@
+package io.pgrelay.proxy.pool;
+
+import io.netty.channel.EventLoop;
+import io.pgrelay.proxy.server.ServerConnection;
+
+import java.util.function.Consumer;
+
+/**
+ * Who asks a pool for a connection. The pool answers on {@link #loop()}, exactly once per
+ * {@link Pool#acquire(Claimant)} unless {@link Pool#cancel} took the claimant out of the queue first. A grant can still
+ * arrive after the claimant gave up (it was on its way): the claimant then hands the connection back with
+ * {@link Pool#release}. A callback rather than a Promise: a busy pool serves a claim per transaction, and a promise
+ * costs an object, two monitors and a listener dispatch each time.
+ */
+public interface Claimant {
+    EventLoop loop();
+
+    void granted(ServerConnection conn);
+
+    void refused(Throwable cause);
+
+    /** A claimant made of two callbacks, for the pool's occasional internal users. */
+    static Claimant of(EventLoop loop, Consumer<ServerConnection> granted, Consumer<Throwable> refused) {
+        return new Claimant() {
+            @Override
+            public EventLoop loop() {
+                return loop;
+            }
+
+            @Override
+            public void granted(ServerConnection conn) {
+                granted.accept(conn);
+            }
+
+            @Override
+            public void refused(Throwable cause) {
+                refused.accept(cause);
+            }
+        };
+    }
+}
