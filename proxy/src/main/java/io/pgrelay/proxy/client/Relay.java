@@ -285,6 +285,16 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         }
     }
 
+    /**
+     * Sends frames still waiting for a flush to a server on another loop; nothing otherwise (on the same loop every
+     * write is flushed at the end of its read batch), so the hand-back costs no pipeline flush per transaction.
+     */
+    private void sendOutbox(ServerConnection conn) {
+        if (outbox != null) {
+            flushServer(conn);
+        }
+    }
+
     /** Flushes what was written to {@code conn}: on its loop in one task when that is another loop. */
     private void flushServer(ServerConnection conn) {
         io.netty.channel.Channel ch = conn.channel();
@@ -552,7 +562,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private void giveBack() {
         ServerConnection conn = server;
         Pool pool = acquirer.pool();
-        flushServer(conn); // nothing, unless something was written after the unit's last flush
+        sendOutbox(conn);
         server = null;
         ctx.flush();
         boolean wrote = routedToPrimary && router != null;
@@ -603,7 +613,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         tracker.clear();
         ServerConnection conn = server;
         if (conn != null) {
-            flushServer(conn); // what the client sent last goes first, as if it had been written at once
+            sendOutbox(conn); // what the client sent last goes first, as if it had been written at once
             server = null;
             acquirer.pool().release(conn);
         }
