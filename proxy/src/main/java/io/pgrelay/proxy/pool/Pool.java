@@ -85,15 +85,14 @@ public final class Pool {
     public void acquire(Claimant claimant) {
         EventLoop loop = claimant.loop();
         ServerConnection conn = null;
-        boolean refused;
+        boolean refused; // answered below, outside the lock
         synchronized (this) {
             refused = closed;
-            if (refused) {
-                // answered below, outside the lock
-            } else if (paused) {
-                enqueue(claimant, loop);
-                return;
-            } else {
+            if (!refused) {
+                if (paused) {
+                    enqueue(claimant, loop);
+                    return;
+                }
                 shares.know(loop);
                 conn = pollIdle(loop);
                 if (conn == null) {
@@ -577,6 +576,7 @@ public final class Pool {
 
     static final class Waiter {
         final Claimant claimant;
+        /** The claimant's loop, read once: the affinity scan compares it for every waiter it passes. */
         final EventLoop loop;
         final long deadlineNanos; // 0 without query_wait_timeout
         int passedOver; // times a later waiter on the connection's loop went first (guarded by the pool)
