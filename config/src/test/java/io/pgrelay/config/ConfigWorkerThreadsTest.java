@@ -11,11 +11,16 @@ class ConfigWorkerThreadsTest {
             + "[pools.app.shards.0]\ndatabase = \"app\"\nservers = [[\"127.0.0.1\", 5432, \"primary\"]]\n";
 
     @Test
-    void unsetMeansOnePerCpu() throws ConfigException {
+    void unsetMeansHalfTheCpus() throws ConfigException {
         PgRelayConfig c = ConfigLoader.parse("[general]" + POOL, "t.toml");
         assertThat(c.workerThreads()).isZero();
-        assertThat(c.ioThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(c.ioThreads()).isEqualTo(PgRelayConfig.defaultIoThreads(Runtime.getRuntime().availableProcessors()));
         assertThat(c.warnings()).isEmpty();
+        assertThat(PgRelayConfig.defaultIoThreads(1)).isEqualTo(1);
+        assertThat(PgRelayConfig.defaultIoThreads(2)).isEqualTo(1);
+        assertThat(PgRelayConfig.defaultIoThreads(3)).isEqualTo(1);
+        assertThat(PgRelayConfig.defaultIoThreads(4)).isEqualTo(2);
+        assertThat(PgRelayConfig.defaultIoThreads(16)).isEqualTo(8);
     }
 
     @Test
