@@ -41,13 +41,15 @@ public final class StatementClassifier {
             return analyze(bytes);
         }
         Classification c = cache.getIfPresent(key);
-        return c != null ? c : analyzeAndCache(key);
+        if (c != null) {
+            return c;
+        }
+        return PlainSelect.matches(bytes, 0, bytes.length) ? PlainSelect.READ : analyzeAndCache(key);
     }
 
     /**
      * The SQL text bytes (UTF-8) in place, e.g. the body of a Query message minus its NUL. A cache hit allocates
-     * nothing, nor does a first sighting of a {@link PlainSelect}; the buffer's indexes and reference count are left
-     * alone.
+     * nothing, nor does a {@link PlainSelect}; the buffer's indexes and reference count are left alone.
      */
     public Classification classify(ByteBuf buf, int index, int length) {
         if (cache == null) {
@@ -64,7 +66,12 @@ public final class StatementClassifier {
         } finally {
             probe.clear();
         }
-        return c != null ? c : analyzeAndCache(new TextKey.Stored(copy(buf, index, length)));
+        if (c != null) {
+            return c;
+        }
+        return PlainSelect.matches(buf, index, length)
+                ? PlainSelect.READ
+                : analyzeAndCache(new TextKey.Stored(copy(buf, index, length)));
     }
 
     private static byte[] copy(ByteBuf buf, int index, int length) {
@@ -82,8 +89,13 @@ public final class StatementClassifier {
         return PlainSelect.matches(text, 0, text.length) ? PlainSelect.READ : analyzer.analyze(text);
     }
 
+    /**
+     * The analyzer's verdict, cached. A {@link PlainSelect} is never cached: its scan costs about what a lookup does,
+     * and such texts mostly carry their literals inline, so caching the few seen twice would only churn the cache
+     * (pgbench's select-only: about one text in a hundred, each an insert that evicts).
+     */
     private Classification analyzeAndCache(TextKey.Stored key) {
-        Classification c = analyze(key.bytes);
+        Classification c = analyzer.analyze(key.bytes);
         if (c.unknownFunctions().isEmpty()) {
             cache.put(key, c);
         }

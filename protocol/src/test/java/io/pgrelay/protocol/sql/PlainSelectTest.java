@@ -96,7 +96,7 @@ class PlainSelectTest {
     }
 
     @Test
-    void theClassifierAnswersThemWithoutTheCacheUntilATextComesAgain() {
+    void theClassifierAnswersThemWithoutTheCacheEvenWhenATextComesAgain() {
         StatementClassifier classifier = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         for (int aid = 0; aid < 3; aid++) {
             String sql = "SELECT abalance FROM pgbench_accounts WHERE aid = " + aid;
@@ -108,8 +108,17 @@ class PlainSelectTest {
         }
         assertThat(classifier.cachedCount()).as("each text seen once").isZero();
         String again = "SELECT abalance FROM pgbench_accounts WHERE aid = 1";
-        assertThat(classifier.classify(again)).isSameAs(PlainSelect.READ);
-        assertThat(classifier.cachedCount()).as("seen twice: cached like any text").isEqualTo(1);
+        for (int i = 0; i < 3; i++) {
+            assertThat(classifier.classify(again)).isSameAs(PlainSelect.READ);
+            ByteBuf buf = Unpooled.directBuffer().writeBytes(again.getBytes(StandardCharsets.UTF_8));
+            assertThat(classifier.classify(buf, 0, buf.readableBytes())).isSameAs(PlainSelect.READ);
+            buf.release();
+        }
+        assertThat(classifier.cachedCount()).as("seen again and again: the scan answers, nothing cached").isZero();
+        String parameter = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"; // not a PlainSelect
+        classifier.classify(parameter);
+        classifier.classify(parameter);
+        assertThat(classifier.cachedCount()).as("the analyzer's verdicts are cached from the second sighting").isEqualTo(1);
         assertThat(classifier.classify("SELECT a FROM t FOR UPDATE").route()).isEqualTo(Route.PRIMARY);
     }
 

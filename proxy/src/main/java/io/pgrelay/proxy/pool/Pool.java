@@ -168,15 +168,18 @@ public final class Pool {
      * server on one loop exchange frames without thread hops.
      */
     private ServerConnection pollIdle(EventLoop loop) {
-        idle.removeIf(c -> !c.channel().isActive());
+        // Dead ones are dropped as the scan meets them (a closed connection also leaves through its close
+        // listener): one live connection on the loop, the usual case, ends the scan at the first step.
         for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
             ServerConnection c = it.next();
-            if (c.channel().eventLoop() == loop) {
+            if (!c.channel().isActive()) {
+                it.remove();
+            } else if (c.channel().eventLoop() == loop) {
                 it.remove();
                 return c;
             }
         }
-        return idle.pollFirst();
+        return idle.pollFirst(); // all live: the scan above met every one
     }
 
     private void enqueue(Claimant claimant, EventLoop loop) {
