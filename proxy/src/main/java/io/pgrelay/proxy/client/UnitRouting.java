@@ -315,8 +315,10 @@ final class UnitRouting {
             case MessageType.QUERY:
                 return classifier.classify(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
                         Frames.bodyLength(frame) - 1);
-            case MessageType.PARSE:
-                return classifier.classify(Rewrites.parseQuery(frame));
+            case MessageType.PARSE: {
+                int q = Rewrites.parseQueryStart(frame); // classified in place, like a Query: no String
+                return classifier.classify(frame, q, Rewrites.cStringLength(frame, q));
+            }
             case MessageType.BIND: {
                 byte[] def = prepared.definition(Rewrites.bindStatement(frame));
                 return def == null ? null : classifyDefinition(def);

@@ -48,9 +48,18 @@ public final class Rewrites {
 
     /** The query text of a Parse, for logs and checks. */
     public static String parseQuery(ByteBuf frame) {
-        int start = frame.readerIndex() + Frames.HEADER_LENGTH;
-        int q = endOfCString(frame, start);
+        int q = parseQueryStart(frame);
         return cString(frame, q, endOfCString(frame, q));
+    }
+
+    /** Parse: where the query text starts, after the statement name. */
+    public static int parseQueryStart(ByteBuf frame) {
+        return endOfCString(frame, frame.readerIndex() + Frames.HEADER_LENGTH);
+    }
+
+    /** The length in bytes of the NUL-terminated string at {@code from}, its NUL not counted. */
+    public static int cStringLength(ByteBuf frame, int from) {
+        return endOfCString(frame, from) - 1 - from;
     }
 
     /** A Parse frame for {@code name} with a stored definition. */
