@@ -4,32 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.Function;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Turns a parsed TOML tree into a {@link PgRelayConfig}. Every check records its problem and carries on, so one run
  * reports everything; each {@code read*} method returns null when its part had a problem (the result is then thrown
  * away with a {@link ConfigException}).
  */
-final class ConfigReader {
-
-    private static final long MAX_INT = Integer.MAX_VALUE;
-    private static final String MISSING = "required key is missing";
-
-    private final String source;
-    private final LineIndex index;
-    private final List<ConfigProblem> problems = new ArrayList<>();
-    private final List<ConfigProblem> warnings = new ArrayList<>();
+final class ConfigReader extends TomlFields {
     /** general.auth_type; null when invalid, and then checks that depend on it are skipped. */
     private AuthType defaultAuthType = AuthType.SCRAM_SHA_256;
     /** The TLS/GSS settings; null when they had a problem (then checks that depend on them are skipped). */
@@ -41,8 +28,7 @@ final class ConfigReader {
     private String poolName;
 
     ConfigReader(String source, LineIndex index) {
-        this.source = source;
-        this.index = index;
+        super(source, index);
     }
 
     PgRelayConfig read(ObjectNode top) throws ConfigException {
@@ -152,55 +138,6 @@ final class ConfigReader {
             return null;
         }
         return new LimitsConfig(perUser.intValue(), perDb.intValue(), prepared.intValue(), dbLimits, userLimits);
-    }
-
-    private String readableFile(ObjectNode t, KeyPath p, String key) {
-        String name = nonEmptyString(t, p, key, null);
-        if (name == null) {
-            return null;
-        }
-        java.nio.file.Path file = java.nio.file.Path.of(name);
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            problem(p.child(key), "file " + quote(name) + " does not exist");
-            return null;
-        }
-        if (!java.nio.file.Files.isReadable(file)) {
-            problem(p.child(key), "file " + quote(name) + " is not readable");
-            return null;
-        }
-        return name;
-    }
-
-    private Boolean bool(ObjectNode t, KeyPath p, String key, boolean defaultValue) {
-        JsonNode n = t.get(key);
-        if (n == null) {
-            return defaultValue;
-        }
-        if (!n.isBoolean()) {
-            problem(p.child(key), "expected true or false, got " + describe(n, false));
-            return null;
-        }
-        return n.booleanValue();
-    }
-
-    private List<String> stringList(ObjectNode t, KeyPath p, String key) {
-        JsonNode n = t.get(key);
-        if (n == null) {
-            return List.of();
-        }
-        List<String> out = new ArrayList<>();
-        if (!n.isArray()) {
-            problem(p.child(key), "expected an array of strings, got " + describe(n, false));
-            return null;
-        }
-        for (JsonNode e : n) {
-            if (!e.isTextual() || e.textValue().isEmpty()) {
-                problem(p.child(key), "expected non-empty strings, got " + describe(e, false));
-                return null;
-            }
-            out.add(e.textValue());
-        }
-        return out;
     }
 
     private General readGeneral(ObjectNode g, KeyPath p) {
@@ -525,191 +462,4 @@ final class ConfigReader {
         return problems.size() > before ? null : new ServerConfig(host, port.intValue(), role, weight.intValue());
     }
 
-    // ---- typed access: absent -> default; wrong -> problem and null ----
-
-    /** A table that must be there and hold something; {@code emptyMessage} says what it must hold. */
-    private ObjectNode requiredTable(JsonNode node, KeyPath p, String emptyMessage) {
-        if (node == null) {
-            problem(p, MISSING);
-            return null;
-        }
-        ObjectNode t = table(node, p);
-        if (t != null && t.isEmpty()) {
-            problem(p, emptyMessage);
-            return null;
-        }
-        return t;
-    }
-
-    private ObjectNode table(JsonNode node, KeyPath p) {
-        if (node.isObject()) {
-            return (ObjectNode) node;
-        }
-        boolean arrayOfTables = node.isArray() && !node.isEmpty() && node.get(0).isObject();
-        problem(p, "expected a table, got " + describe(node, false) + (arrayOfTables
-                ? " (write numbered tables [" + p + ".0], [" + p + ".1] instead of [[" + p + "]])" : ""));
-        return null;
-    }
-
-    private String requiredString(ObjectNode t, KeyPath p, String key) {
-        if (!t.has(key)) {
-            problem(p.child(key), MISSING);
-            return null;
-        }
-        return nonEmptyString(t, p, key, null);
-    }
-
-    private String nonEmptyString(ObjectNode t, KeyPath p, String key, String defaultValue) {
-        JsonNode n = t.get(key);
-        if (n == null) {
-            return defaultValue;
-        }
-        if (!n.isTextual()) {
-            problem(p.child(key), "expected a string, got " + describe(n, isSecret(key)));
-            return null;
-        }
-        if (n.textValue().isEmpty()) {
-            problem(p.child(key), "must not be empty");
-            return null;
-        }
-        return n.textValue();
-    }
-
-    private Long integer(ObjectNode t, KeyPath p, String key, long defaultValue, long min, long max) {
-        JsonNode n = t.get(key);
-        return n == null ? Long.valueOf(defaultValue) : integerValue(n, p.child(key), "", min, max);
-    }
-
-    private Long integerValue(JsonNode n, KeyPath p, String what, long min, long max) {
-        if (!n.isIntegralNumber()) {
-            problem(p, what + "expected an integer, got " + describe(n, false));
-            return null;
-        }
-        boolean fits = n.canConvertToLong() && n.longValue() >= min && n.longValue() <= max;
-        if (fits) {
-            return n.longValue();
-        }
-        if (max < MAX_INT) {
-            problem(p, what + "must be between " + min + " and " + max + ", got " + n.asText());
-        } else if (n.canConvertToLong() && n.longValue() < min) {
-            problem(p, what + (min == 0 ? "must not be negative" : "must be at least " + min));
-        } else {
-            problem(p, what + "must be at most " + max);
-        }
-        return null;
-    }
-
-    /** Durations are whole milliseconds, as in pgcat; 0 means no limit. */
-    private Duration duration(ObjectNode t, KeyPath p, String key, long defaultMillis) {
-        Long millis = integer(t, p, key, defaultMillis, 0, Long.MAX_VALUE);
-        return millis == null ? null : Duration.ofMillis(millis);
-    }
-
-    private <E> E choice(ObjectNode t, KeyPath p, String key, E[] values, Function<E, String> name, E defaultValue) {
-        JsonNode n = t.get(key);
-        return n == null ? defaultValue : choiceValue(n, p.child(key), "", values, name);
-    }
-
-    private <E> E choiceValue(JsonNode n, KeyPath p, String what, E[] values, Function<E, String> name) {
-        E found = findChoice(n, values, name);
-        if (found == null) {
-            String allowed = Stream.of(values).map(v -> quote(name.apply(v))).collect(Collectors.joining(", "));
-            problem(p, what + "expected one of " + allowed + ", got "
-                    + (n.isTextual() ? quote(n.textValue()) : describe(n, false)));
-        }
-        return found;
-    }
-
-    /** Case-insensitive, as pgcat accepts "Transaction" and "transaction" alike. */
-    private static <E> E findChoice(JsonNode n, E[] values, Function<E, String> name) {
-        if (n.isTextual()) {
-            for (E v : values) {
-                if (name.apply(v).equalsIgnoreCase(n.textValue())) {
-                    return v;
-                }
-            }
-        }
-        return null;
-    }
-
-    private void checkKeys(ObjectNode t, KeyPath p, Set<String> known, Set<String> pgcatOnly) {
-        for (Map.Entry<String, JsonNode> field : t.properties()) {
-            String key = field.getKey();
-            if (known.contains(key)) {
-                continue;
-            }
-            if (pgcatOnly.contains(key)) {
-                warnings.add(at(p.child(key), "pgcat key not supported yet, ignored"));
-                continue;
-            }
-            Set<String> candidates = new TreeSet<>(known);
-            candidates.addAll(pgcatOnly);
-            String suggestion = ConfigKeys.suggest(key, candidates);
-            problem(p.child(key), "unknown key" + (suggestion == null ? "" : " (did you mean " + quote(suggestion) + "?)"));
-        }
-    }
-
-    // ---- messages ----
-
-    private void problem(KeyPath p, String message) {
-        problems.add(at(p, message));
-    }
-
-    private ConfigProblem at(KeyPath p, String message) {
-        return new ConfigProblem(source, index.lineOf(p), p.toString(), message);
-    }
-
-    private static List<ConfigProblem> inLineOrder(List<ConfigProblem> list) {
-        List<ConfigProblem> sorted = new ArrayList<>(list);
-        sorted.sort(Comparator.comparingInt(ConfigProblem::line)); // stable: same line keeps discovery order
-        return sorted;
-    }
-
-    private static boolean isSecret(String key) {
-        return key.contains("password");
-    }
-
-    /** What a value is, for "got ..." messages; secrets show their type only. */
-    static String describe(JsonNode n, boolean secret) {
-        if (n.isTextual()) {
-            return secret ? "a string" : "string " + quote(n.textValue());
-        }
-        String type;
-        if (n.isBoolean()) {
-            type = "boolean";
-        } else if (n.isIntegralNumber()) {
-            type = "integer";
-        } else if (n.isNumber()) {
-            type = "float";
-        } else if (n.isArray()) {
-            return n.isEmpty() ? "an empty array" : "an array of " + n.size() + (n.size() == 1 ? " element" : " elements");
-        } else if (n.isObject()) {
-            return "a table";
-        } else {
-            return n.getNodeType().toString().toLowerCase(Locale.ROOT);
-        }
-        return secret ? type : type + " " + n.asText();
-    }
-
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        int limit = Math.min(s.length(), 60);
-        for (int i = 0; i < limit; i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20 || c == 0x7f) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append(s.length() > limit ? "...\"" : "\"").toString();
-    }
 }
