@@ -21,7 +21,6 @@ import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnection;
 import io.pgrelay.proxy.server.ServerLink;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -464,7 +463,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             ParameterStatus ps = ParameterStatus.decode(frame);
             settings.reported(ps.name(), ps.value());
         } else if (type == MessageType.COMMAND_COMPLETE && transactionMode) {
-            frame = onCommandComplete(frame);
+            frame = OutlivingCommands.onCommandComplete(frame, prepared, server, ctx.alloc());
         } else if (type == MessageType.ERROR_RESPONSE && transactionMode) {
             frame = softenFatal(frame);
         }
@@ -500,41 +499,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                         + " (idle_client_in_transaction_timeout = " + ms + " ms)"));
             }
         }, ms, TimeUnit.MILLISECONDS);
-    }
-
-    /** Commands whose effect outlives the transaction, which transaction pooling must account for. */
-    private ByteBuf onCommandComplete(ByteBuf frame) {
-        byte first = frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
-        int length = Frames.bodyLength(frame) - 1; // the tag without its NUL
-        if (first != 'D' && first != 'S' && first != 'R' && first != 'L'
-                || length != 3 && length != 5 && length != 6 && length != 11 && length != 14) {
-            return frame; // SELECT 1, INSERT 0 1, UPDATE 1...: nothing to learn, no String made
-        }
-        String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1,
-                StandardCharsets.UTF_8);
-        switch (tag) {
-            case "DISCARD ALL" -> {
-                prepared.clear();
-                server.discarded();
-            }
-            case "DEALLOCATE ALL" -> {
-                prepared.clear();
-                server.statements().clear();
-            }
-            case "SET", "RESET" -> server.markDirty(); // a setting pgrelay cannot follow: reset before reuse
-            case "LISTEN" -> {
-                // Notifications would go to whichever client holds this connection next: refuse, loudly.
-                server.markDirty();
-                frame.release();
-                return ErrorResponse.error(SqlState.FEATURE_NOT_SUPPORTED,
-                                "LISTEN is not supported in transaction pooling mode: notifications would be lost")
-                        .withHint("use a pool with pool_mode = \"session\" for LISTEN/NOTIFY")
-                        .encode(ctx.alloc());
-            }
-            default -> {
-            }
-        }
-        return frame;
     }
 
     @Override

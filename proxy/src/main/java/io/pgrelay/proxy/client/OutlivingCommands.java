@@ -1,0 +1,58 @@
+package io.pgrelay.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.pgrelay.protocol.Frames;
+import io.pgrelay.protocol.SqlState;
+import io.pgrelay.protocol.message.ErrorResponse;
+import io.pgrelay.proxy.server.ServerConnection;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Commands whose effect outlives the transaction (DISCARD ALL, DEALLOCATE ALL, SET, RESET, LISTEN), which
+ * transaction pooling must account for when their CommandComplete comes back. Used by {@link Relay}.
+ */
+final class OutlivingCommands {
+    private OutlivingCommands() {
+    }
+
+    /**
+     * What a CommandComplete from {@code server} means for transaction pooling: the frame to pass on (this one, or
+     * an error that replaces it, {@code frame} then released).
+     */
+    static ByteBuf onCommandComplete(ByteBuf frame, PreparedStatements prepared, ServerConnection server,
+            ByteBufAllocator alloc) {
+        byte first = frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
+        int length = Frames.bodyLength(frame) - 1; // the tag without its NUL
+        if (first != 'D' && first != 'S' && first != 'R' && first != 'L'
+                || length != 3 && length != 5 && length != 6 && length != 11 && length != 14) {
+            return frame; // SELECT 1, INSERT 0 1, UPDATE 1...: nothing to learn, no String made
+        }
+        String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1,
+                StandardCharsets.UTF_8);
+        switch (tag) {
+            case "DISCARD ALL" -> {
+                prepared.clear();
+                server.discarded();
+            }
+            case "DEALLOCATE ALL" -> {
+                prepared.clear();
+                server.statements().clear();
+            }
+            case "SET", "RESET" -> server.markDirty(); // a setting pgrelay cannot follow: reset before reuse
+            case "LISTEN" -> {
+                // Notifications would go to whichever client holds this connection next: refuse, loudly.
+                server.markDirty();
+                frame.release();
+                return ErrorResponse.error(SqlState.FEATURE_NOT_SUPPORTED,
+                                "LISTEN is not supported in transaction pooling mode: notifications would be lost")
+                        .withHint("use a pool with pool_mode = \"session\" for LISTEN/NOTIFY")
+                        .encode(alloc);
+            }
+            default -> {
+            }
+        }
+        return frame;
+    }
+}
