@@ -67,8 +67,8 @@ class ReloadIT {
     /** How many transactions can hold a server connection at once: BEGIN on {@code n} clients. */
     private static int concurrentTransactions(int n) throws Exception {
         List<Connection> conns = new ArrayList<>();
+        List<CompletableFuture<Void>> begun = new ArrayList<>();
         try {
-            List<CompletableFuture<Void>> begun = new ArrayList<>();
             for (int i = 0; i < n; i++) { // logins first: each takes a server connection briefly
                 conns.add(connect("app", "app", "app"));
             }
@@ -89,7 +89,14 @@ class ReloadIT {
             }
             return done;
         } finally {
-            for (Connection c : conns) {
+            // The clients holding a server first: a waiting client's rollback blocks (the driver waits for its
+            // statement) until a server frees up for it, which must not depend on the order the tasks ran in.
+            List<Connection> holdersFirst = new ArrayList<>();
+            for (int i = 0; i < conns.size(); i++) {
+                boolean holds = i < begun.size() && begun.get(i).isDone();
+                holdersFirst.add(holds ? 0 : holdersFirst.size(), conns.get(i));
+            }
+            for (Connection c : holdersFirst) {
                 try {
                     c.rollback();
                 } catch (SQLException ignored) {
