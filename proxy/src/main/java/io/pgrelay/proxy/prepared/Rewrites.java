@@ -39,8 +39,7 @@ public final class Rewrites {
 
     /** Parse: query text, parameter count and types, as bytes (the statement's identity). */
     public static byte[] parseDefinition(ByteBuf frame) {
-        int start = frame.readerIndex() + Frames.HEADER_LENGTH;
-        int defStart = endOfCString(frame, start);
+        int defStart = parseQueryStart(frame);
         byte[] def = new byte[frame.writerIndex() - defStart];
         frame.getBytes(defStart, def);
         return def;
