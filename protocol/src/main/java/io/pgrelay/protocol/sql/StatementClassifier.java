@@ -11,9 +11,10 @@ import java.util.Objects;
  * Decides whether a statement text may run on a standby, and recognises the transaction and session commands the
  * router must follow. Thread-safe. Unknown means primary: see {@link Analyzer} for what counts as a read.
  *
- * <p>Verdicts are cached by text (bounded, Caffeine), except those that list unknown functions: they change as soon as
- * the catalog learns the functions, so they are recomputed until then. After the catalog changes an answer it gave,
- * or the settings change, call {@link #clearCache()}.
+ * <p>Verdicts are cached by text (bounded, Caffeine) from a text's second sighting on, except those that list unknown
+ * functions (they change as soon as the catalog learns the functions, so they are recomputed until then) and those of
+ * a {@link PlainSelect} (its scan answers as fast as a lookup). After the catalog changes an answer it gave, or the
+ * settings change, call {@link #clearCache()}.
  */
 public final class StatementClassifier {
     private static final ThreadLocal<TextKey.Probe> PROBE = ThreadLocal.withInitial(TextKey.Probe::new);
