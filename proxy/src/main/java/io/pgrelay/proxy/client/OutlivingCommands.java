@@ -29,8 +29,7 @@ final class OutlivingCommands {
                 || length != 3 && length != 5 && length != 6 && length != 11 && length != 14) {
             return frame; // SELECT 1, INSERT 0 1, UPDATE 1...: nothing to learn, no String made
         }
-        String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1,
-                StandardCharsets.UTF_8);
+        String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, length, StandardCharsets.UTF_8);
         switch (tag) {
             case "DISCARD ALL" -> {
                 prepared.clear();
