@@ -226,7 +226,7 @@ final class EmbeddedProxy implements ProxyServices, AutoCloseable {
             server = new EmbeddedChannel(new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast("frames", FrameDecoder.forBackend(ServerConnector.MAX_BACKEND_FRAME));
+                    ch.pipeline().addLast("frames", FrameDecoder.forBackendRuns(ServerConnector.MAX_BACKEND_FRAME));
                     ch.pipeline().addLast("server", conn);
                 }
             });

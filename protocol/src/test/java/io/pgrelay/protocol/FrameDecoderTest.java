@@ -103,6 +103,53 @@ class FrameDecoderTest {
         assertThat(ch.finish()).isFalse();
     }
 
+    /** T, D, C, Z of "select 1" as PostgreSQL 15 sends them: golden bytes. */
+    private static final String SELECT_ONE_REPLY = "540000002100013f636f6c756d6e3f00000000000000000000170004ffffffff0000"
+            + "440000000b00010000000131" + "430000000d53454c454354203100" + "5a0000000549";
+
+    @Test
+    void runsJoinTheCompleteFramesOfARead() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackendRuns(1 << 20));
+        ch.writeInbound(Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(SELECT_ONE_REPLY)));
+        assertThat(drainHex(ch)).containsExactly(SELECT_ONE_REPLY);
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void runsFedOneByteAtATimeAreSingleFrames() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackendRuns(1 << 20));
+        for (byte b : ByteBufUtil.decodeHexDump(SELECT_ONE_REPLY)) {
+            ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+        }
+        assertThat(drainHex(ch)).containsExactly(SELECT_ONE_REPLY.substring(0, 68), "440000000b00010000000131",
+                "430000000d53454c454354203100", "5a0000000549");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void runStopsBeforeAPartialFrame() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackendRuns(1 << 20));
+        byte[] all = ByteBufUtil.decodeHexDump(SELECT_ONE_REPLY);
+        int split = 34 + 12 + 3; // T, D and three bytes of C's header
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 0, split));
+        ch.writeInbound(Unpooled.wrappedBuffer(all, split, all.length - split));
+        assertThat(drainHex(ch)).containsExactly(SELECT_ONE_REPLY.substring(0, 2 * (34 + 12)),
+                SELECT_ONE_REPLY.substring(2 * (34 + 12)));
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void runBeforeABadHeaderIsStillEmitted() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackendRuns(1 << 20));
+        ByteBuf in = Unpooled.buffer().writeBytes(ByteBufUtil.decodeHexDump("5a0000000549"))
+                .writeBytes(new byte[] {'Z', 0, 0, 0, 3});
+        assertThatThrownBy(() -> ch.writeInbound(in))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessage("invalid message length 3 for message type 'Z'");
+        assertThat(drainHex(ch)).containsExactly("5a0000000549");
+        ch.finishAndReleaseAll();
+    }
+
     static List<String> drainHex(EmbeddedChannel ch) {
         List<String> out = new ArrayList<>();
         ByteBuf f;

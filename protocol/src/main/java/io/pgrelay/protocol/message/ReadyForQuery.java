@@ -19,12 +19,18 @@ public record ReadyForQuery(byte status) implements Message {
         }
     }
 
+    /** The status byte of the ReadyForQuery frame at {@code at} in {@code buf} (a run of frames), as {@link #statusOf}. */
+    public static byte statusAt(ByteBuf buf, int at) {
+        int length = buf.getInt(at + 1);
+        if (length != 5) {
+            throw new ProtocolException("invalid ReadyForQuery message length " + (length - 4));
+        }
+        return buf.getByte(at + Frames.HEADER_LENGTH);
+    }
+
     /** The status byte of a ReadyForQuery frame, read in place. */
     public static byte statusOf(ByteBuf frame) {
-        if (Frames.bodyLength(frame) != 1) {
-            throw new ProtocolException("invalid ReadyForQuery message length " + Frames.bodyLength(frame));
-        }
-        return frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
+        return statusAt(frame, frame.readerIndex());
     }
 
     @Override

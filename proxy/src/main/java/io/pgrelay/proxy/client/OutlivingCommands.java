@@ -18,17 +18,26 @@ final class OutlivingCommands {
     }
 
     /**
+     * Whether the CommandComplete at {@code at} in {@code buf} may be one of these commands, by its tag's first
+     * letter and length: SELECT 1, INSERT 0 1, UPDATE 1... are not, and are told apart without a String.
+     */
+    static boolean mayMatter(ByteBuf buf, int at) {
+        byte first = buf.getByte(at + Frames.HEADER_LENGTH);
+        int length = buf.getInt(at + 1) - 5; // the tag without its NUL
+        return (first == 'D' || first == 'S' || first == 'R' || first == 'L')
+                && (length == 3 || length == 5 || length == 6 || length == 11 || length == 14);
+    }
+
+    /**
      * What a CommandComplete from {@code server} means for transaction pooling: the frame to pass on (this one, or
      * an error that replaces it, {@code frame} then released).
      */
     static ByteBuf onCommandComplete(ByteBuf frame, PreparedStatements prepared, ServerConnection server,
             ByteBufAllocator alloc) {
-        byte first = frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
-        int length = Frames.bodyLength(frame) - 1; // the tag without its NUL
-        if (first != 'D' && first != 'S' && first != 'R' && first != 'L'
-                || length != 3 && length != 5 && length != 6 && length != 11 && length != 14) {
-            return frame; // SELECT 1, INSERT 0 1, UPDATE 1...: nothing to learn, no String made
+        if (!mayMatter(frame, frame.readerIndex())) {
+            return frame;
         }
+        int length = Frames.bodyLength(frame) - 1; // the tag without its NUL
         String tag = frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, length, StandardCharsets.UTF_8);
         switch (tag) {
             case "DISCARD ALL" -> {

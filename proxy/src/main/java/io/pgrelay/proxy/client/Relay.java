@@ -35,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  * <p>The relay keeps the state both directions share (the linked server, what it owes, the held frames, the
  * transaction status) and the flow between them. Its parts, one each: taking a server ({@link ServerAcquirer}),
  * where a unit goes or what pgrelay answers itself ({@link UnitRouting}), the prepared-statement mapping
- * ({@link PreparedStatements}) and the replay of standby reads ({@link StandbyReplay}).
+ * ({@link PreparedStatements}), the replay of standby reads ({@link StandbyReplay}), the writes to the client
+ * ({@link ClientReplies}) and the hops to a server on another event loop ({@link LoopHops}).
  *
  * <p>Runs on the client's event loop; server callbacks hop onto it when the connection lives on another loop.
  */
@@ -65,18 +66,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private final PreparedStatements prepared;
     private final UnitRouting units;
     private final StandbyReplay replay = new StandbyReplay(this);
+    private final ClientReplies replies;
 
     private volatile ServerConnection server; // volatile: a CancelRequest reads it from another loop
     /** Frames, or one frame's bytes, held while waiting for a server before the client is no longer read. */
     private static final int HELD_WHILE_WAITING = 16;
     private static final int HELD_BYTES_WHILE_WAITING = 64 * 1024;
-    /** Server frames read on another loop, handed to this client's loop once per read batch (server loop only). */
-    private java.util.ArrayList<ByteBuf> crossing;
-    /**
-     * Frames for a server connection on another loop, written there in one task at the next flush: Netty would
-     * otherwise queue a task per frame, and one more for the flush.
-     */
-    private java.util.ArrayList<ByteBuf> outbox;
+    /** Frames to and from a server connection on another loop. */
+    private final LoopHops hops;
     /** How long writes wait for a primary to appear (failover_timeout); set by the session. */
     java.time.Duration failoverTimeout = java.time.Duration.ofSeconds(30);
     /** Frames written to the client since the current unit was sent; a replay needs none. */
@@ -99,6 +96,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     Relay(ChannelHandlerContext ctx, Owner owner, PoolGroup group, StatementRegistry registry,
           SettingsSync settings) {
         this.ctx = ctx;
+        this.replies = new ClientReplies(ctx);
+        this.hops = new LoopHops(ctx, this::onServerFrame);
         this.owner = owner;
         this.group = group;
         this.transactionMode = group.configuredPrimary().settings().transactionMode();
@@ -177,7 +176,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             send(frame);
         }
         replay.sent(tracker.size());
-        flushServer(conn);
+        hops.flushServer(conn);
         if (transactionMode && tracker.isEmpty() && status == ReadyForQuery.IDLE) {
             giveBack(); // login only, or nothing that needed the server after all
         }
@@ -235,7 +234,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     void clientReadComplete() {
         ServerConnection s = server;
         if (s != null) {
-            flushServer(s);
+            hops.flushServer(s);
         }
     }
 
@@ -266,52 +265,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (Frames.type(frame) == MessageType.PARSE) {
             traffic.serverParse();
         }
-        io.netty.channel.Channel ch = server.channel();
-        if (ch.eventLoop().inEventLoop()) {
-            ch.write(frame, ch.voidPromise());
-            return;
-        }
-        if (outbox == null) {
-            outbox = new java.util.ArrayList<>(8);
-        }
-        outbox.add(frame);
-    }
-
-    private void dropOutbox() {
-        if (outbox != null) {
-            outbox.forEach(ByteBuf::release);
-            outbox = null;
-        }
-    }
-
-    /**
-     * Sends frames still waiting for a flush to a server on another loop; nothing otherwise (on the same loop every
-     * write is flushed at the end of its read batch), so the hand-back costs no pipeline flush per transaction.
-     */
-    private void sendOutbox(ServerConnection conn) {
-        if (outbox != null) {
-            flushServer(conn);
-        }
-    }
-
-    /** Flushes what was written to {@code conn}: on its loop in one task when that is another loop. */
-    private void flushServer(ServerConnection conn) {
-        io.netty.channel.Channel ch = conn.channel();
-        if (ch.eventLoop().inEventLoop()) {
-            ch.flush();
-            return;
-        }
-        java.util.ArrayList<ByteBuf> batch = outbox;
-        if (batch == null) {
-            return; // nothing written since the last flush
-        }
-        outbox = null;
-        ch.eventLoop().execute(() -> {
-            for (int i = 0; i < batch.size(); i++) {
-                ch.write(batch.get(i), ch.voidPromise()); // a closed channel releases them
-            }
-            ch.flush();
-        });
+        hops.write(server, frame);
     }
 
     // ---- server -> client (ServerLink: called on the server's loop) ---------------------------------------
@@ -322,10 +276,70 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             onServerFrame(conn, frame);
             return;
         }
-        if (crossing == null) {
-            crossing = new java.util.ArrayList<>(8);
+        hops.cross(frame);
+    }
+
+    /**
+     * A frame in place in the server's read: passed on without a buffer of its own when all it takes is its type,
+     * a ReadyForQuery's status or a CommandComplete's tag length; otherwise as a slice through {@link #onServerFrame}.
+     */
+    @Override
+    public void serverFrame(ServerConnection conn, ByteBuf run, int at, int length) {
+        if (!ctx.executor().inEventLoop()) {
+            serverFrame(conn, run.retainedSlice(at, length)); // crosses loops with the batch
+            return;
         }
-        crossing.add(frame); // one task per read batch, not one per frame
+        if (conn != server || closed) {
+            return; // from a connection already given back
+        }
+        byte type = run.getByte(at);
+        if (type == MessageType.ERROR_RESPONSE || type == MessageType.PARAMETER_STATUS
+                || type == MessageType.NOTICE_RESPONSE && replay.kept()
+                || type == MessageType.COMMAND_COMPLETE && transactionMode && OutlivingCommands.mayMatter(run, at)) {
+            replies.end();
+            onServerFrame(conn, run.retainedSlice(at, length)); // decoded, held back or replaced
+            return;
+        }
+        if (replay.kept()) {
+            replay.answered();
+        }
+        if (type == MessageType.READY_FOR_QUERY) {
+            status = ReadyForQuery.statusAt(run, at);
+        }
+        if (!transactionMode) {
+            pass(run, at, length);
+            if (type == MessageType.READY_FOR_QUERY && status != ReadyForQuery.IDLE) {
+                watchIdleInTransaction();
+            }
+            return;
+        }
+        int verdict = tracker.judge(type, this);
+        if (verdict == ResponseTracker.PASS || verdict == ResponseTracker.FORWARD_THEN_DUE) {
+            pass(run, at, length);
+        }
+        if (verdict == ResponseTracker.FORWARD_THEN_DUE || verdict == ResponseTracker.DROP_THEN_DUE) {
+            tracker.emitSynthetics(this);
+        }
+        if (type == MessageType.READY_FOR_QUERY && tracker.isEmpty() && held.isEmpty()) {
+            if (status == ReadyForQuery.IDLE) {
+                giveBack();
+            } else {
+                watchIdleInTransaction();
+            }
+        }
+    }
+
+    @Override
+    public void serverFramesGiven(ServerConnection conn) {
+        if (ctx.executor().inEventLoop()) {
+            replies.end();
+        }
+    }
+
+    private void pass(ByteBuf run, int at, int length) {
+        repliesThisUnit++;
+        traffic.response(run, at, length);
+        replies.pass(run, at, length);
     }
 
     @Override
@@ -333,47 +347,21 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (ctx.executor().inEventLoop()) {
             ctx.flush();
         } else {
-            handOver(conn, true);
+            hops.handOver(conn, true);
         }
-    }
-
-    /** On the server's loop: gives the frames read so far to the client's loop, in order, in one task. */
-    private void handOver(ServerConnection conn, boolean flush) {
-        java.util.ArrayList<ByteBuf> batch = crossing;
-        crossing = null;
-        if (batch == null && !flush) {
-            return;
-        }
-        ctx.executor().execute(() -> {
-            if (batch != null) {
-                int i = 0;
-                try {
-                    for (; i < batch.size(); i++) {
-                        onServerFrame(conn, batch.get(i));
-                    }
-                } finally {
-                    for (i++; i < batch.size(); i++) {
-                        batch.get(i).release(); // only after a failure above
-                    }
-                }
-            }
-            if (flush) {
-                ctx.flush();
-            }
-        });
     }
 
     @Override
     public void serverClosed(ServerConnection conn, String reason) {
         if (!ctx.executor().inEventLoop()) {
-            handOver(conn, false); // frames read before the close come first
+            hops.handOver(conn, false); // frames read before the close come first
         }
         ctx.executor().execute(() -> {
             if (conn != server) {
                 return;
             }
             server = null;
-            dropOutbox(); // written since the last flush, to a server that is gone (flushes come first, so rare)
+            hops.dropOutbox(); // written since the last flush, to a server that is gone (flushes come first, so rare)
             if (replay.mayRerun(tracker.size()) && repliesThisUnit == 0 && !closed) {
                 tracker.clear();
                 log.info("pool {}: standby {} closed the connection before answering; the read runs elsewhere",
@@ -505,7 +493,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     public void toClient(ByteBuf frame) {
         repliesThisUnit++;
         traffic.response(frame);
-        ctx.write(frame, ctx.voidPromise());
+        replies.write(frame);
     }
 
     @Override
@@ -526,7 +514,8 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     private void giveBack() {
         ServerConnection conn = server;
         Pool pool = acquirer.pool();
-        sendOutbox(conn);
+        replies.end();
+        hops.sendOutbox(conn);
         server = null;
         ctx.flush();
         boolean wrote = routedToPrimary && router != null;
@@ -577,7 +566,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         tracker.clear();
         ServerConnection conn = server;
         if (conn != null) {
-            sendOutbox(conn); // what the client sent last goes first, as if it had been written at once
+            hops.sendOutbox(conn); // what the client sent last goes first, as if it had been written at once
             server = null;
             acquirer.pool().release(conn);
         }

@@ -114,23 +114,48 @@ final class ResponseTracker {
         }
     }
 
+    /** {@link #judge}: forward the reply; nothing else is due. */
+    static final int PASS = 0;
+    /** {@link #judge}: forward the reply, then {@link #emitSynthetics}. */
+    static final int FORWARD_THEN_DUE = 1;
+    /** {@link #judge}: swallow the reply. */
+    static final int DROP = 2;
+    /** {@link #judge}: swallow the reply, then {@link #emitSynthetics}. */
+    static final int DROP_THEN_DUE = 3;
+
     /**
      * Takes one reply from the server; returns true when it is to be forwarded to the client (the caller then owns
-     * forwarding it), false when it was swallowed (and released here).
+     * forwarding it), false when it was forwarded or swallowed (and released) here.
      */
     boolean onServerFrame(ByteBuf frame, Sink sink) {
-        byte type = frame.getByte(frame.readerIndex());
+        switch (judge(frame.getByte(frame.readerIndex()), sink)) {
+            case PASS:
+                return true;
+            case FORWARD_THEN_DUE:
+                sink.toClient(frame);
+                break;
+            default:
+                frame.release();
+                break;
+        }
+        emitSynthetics(sink);
+        return false;
+    }
+
+    /**
+     * Takes one reply of type {@code type} from the server and says what becomes of it ({@link #PASS},
+     * {@link #FORWARD_THEN_DUE}, {@link #DROP}, {@link #DROP_THEN_DUE}); the caller forwards or drops it, then emits
+     * the synthetic replies when told. Writes nothing itself, so a caller may forward replies without a buffer each.
+     */
+    int judge(byte type, Sink sink) {
         Entry head = entries.peekFirst();
         if (head != null && head.kind() == Kind.DROP && head.ends() == Ends.READY) {
             // The answer to pgrelay's own Query: swallowed whole, its ReadyForQuery included.
             if (type == MessageType.READY_FOR_QUERY) {
                 entries.pollFirst();
-                frame.release();
-                emitSynthetics(sink);
-            } else {
-                frame.release();
+                return DROP_THEN_DUE;
             }
-            return false;
+            return DROP;
         }
         switch (type) {
             case MessageType.READY_FOR_QUERY: {
@@ -143,9 +168,7 @@ final class ResponseTracker {
                     }
                     unanswered(e, sink);
                 }
-                sink.toClient(frame);
-                emitSynthetics(sink);
-                return false;
+                return FORWARD_THEN_DUE;
             }
             case MessageType.ERROR_RESPONSE: {
                 if (head != null && head.ends() != Ends.READY) {
@@ -154,50 +177,43 @@ final class ResponseTracker {
                     dropUntilSync(sink);
                     skippingToSync = true;
                 }
-                return true;
+                return PASS;
             }
             case MessageType.PARSE_COMPLETE:
-                return complete(Ends.PARSE, frame, sink);
+                return complete(Ends.PARSE);
             case MessageType.BIND_COMPLETE:
-                return complete(Ends.BIND, frame, sink);
+                return complete(Ends.BIND);
             case MessageType.CLOSE_COMPLETE:
-                return complete(Ends.CLOSE, frame, sink);
+                return complete(Ends.CLOSE);
             case MessageType.ROW_DESCRIPTION:
             case MessageType.NO_DATA:
                 if (head != null && head.ends() == Ends.DESCRIBE) {
-                    return complete(Ends.DESCRIBE, frame, sink);
+                    return complete(Ends.DESCRIBE);
                 }
-                return true; // part of an Execute or Query answer
+                return PASS; // part of an Execute or Query answer
             case MessageType.COMMAND_COMPLETE:
             case MessageType.EMPTY_QUERY_RESPONSE:
             case MessageType.PORTAL_SUSPENDED:
                 if (head != null && head.ends() == Ends.EXECUTE) {
-                    return complete(Ends.EXECUTE, frame, sink);
+                    return complete(Ends.EXECUTE);
                 }
-                return true; // part of a simple Query's answer
+                return PASS; // part of a simple Query's answer
             default:
-                return true; // DataRow, notices, ParameterStatus, copy messages...
+                return PASS; // DataRow, notices, ParameterStatus, copy messages...
         }
     }
 
-    private boolean complete(Ends ends, ByteBuf frame, Sink sink) {
+    private int complete(Ends ends) {
         Entry head = entries.peekFirst();
         if (head == null || head.ends() != ends) {
-            return true; // not ours to judge (e.g. a reply inside a simple Query): pass it on
+            return PASS; // not ours to judge (e.g. a reply inside a simple Query): pass it on
         }
         entries.pollFirst();
-        if (head.kind() == Kind.DROP) {
-            frame.release();
-            emitSynthetics(sink);
-            return false;
-        }
-        sink.toClient(frame);
-        emitSynthetics(sink);
-        return false;
+        return head.kind() == Kind.DROP ? DROP_THEN_DUE : FORWARD_THEN_DUE;
     }
 
     /** Synthetic replies at the head are due now: everything before them has been answered. */
-    private void emitSynthetics(ResponseTracker.Sink sink) {
+    void emitSynthetics(Sink sink) {
         Entry e;
         while ((e = entries.peekFirst()) != null && e.kind() == Kind.SYNTHETIC) {
             entries.pollFirst();

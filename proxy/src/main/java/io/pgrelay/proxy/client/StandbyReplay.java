@@ -60,12 +60,22 @@ final class StandbyReplay {
             heldNotices.add(frame);
             return true;
         }
+        answered();
+        return false;
+    }
+
+    /** Whether a unit is kept: the server's next frame must go through {@link #heldBack} (or {@link #answered}). */
+    boolean kept() {
+        return !replay.isEmpty();
+    }
+
+    /** The kept unit's server sent a frame that is neither a notice nor a FATAL: the answer, so the unit is its. */
+    void answered() {
         while (!heldNotices.isEmpty()) {
             relay.toClient(heldNotices.pollFirst());
         }
-        drop(); // the server answered: the unit is its
+        drop();
         replays = 0;
-        return false;
     }
 
     /** The server closed: whether the kept unit can run again, nothing sent since but its own frames. */

@@ -77,6 +77,20 @@ public final class ClientTraffic {
         }
     }
 
+    /**
+     * A frame to the client passed on without a buffer of its own, at {@code at} in {@code buf}: as
+     * {@link #response}, for any type but ErrorResponse and ParameterStatus (those take {@link #response}).
+     */
+    public void response(ByteBuf buf, int at, int length) {
+        sent += length;
+        if (sent >= FLUSH_BYTES) {
+            flushBytes();
+        }
+        if (buf.getByte(at) == MessageType.READY_FOR_QUERY) {
+            ready(ReadyForQuery.statusAt(buf, at));
+        }
+    }
+
     private void ready(byte status) {
         flushBytes();
         long now = System.nanoTime();

@@ -200,9 +200,41 @@ public final class ServerConnection extends ChannelDuplexHandler {
         ctx.fireChannelActive();
     }
 
+    /**
+     * One or more whole frames back to back ({@code FrameDecoder.forBackendRuns}): a linked client is given each in
+     * place; in any other state, or when the link ends part way, each frame is handled as a buffer of its own.
+     */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ByteBuf frame = (ByteBuf) msg;
+        ByteBuf run = (ByteBuf) msg;
+        ServerLink given = null;
+        try {
+            int at = run.readerIndex();
+            int end = run.writerIndex();
+            while (at < end) {
+                int length = run.getInt(at + 1) + 1;
+                if (state == State.LINKED) {
+                    if (given != link) {
+                        if (given != null) {
+                            given.serverFramesGiven(this);
+                        }
+                        given = link;
+                    }
+                    forward(run, at, length);
+                } else {
+                    frame(run.retainedSlice(at, length));
+                }
+                at += length;
+            }
+        } finally {
+            if (given != null) {
+                given.serverFramesGiven(this);
+            }
+            run.release();
+        }
+    }
+
+    private void frame(ByteBuf frame) {
         switch (state) {
             case LINKED:
                 forward(frame);
@@ -227,17 +259,26 @@ public final class ServerConnection extends ChannelDuplexHandler {
     }
 
     private void forward(ByteBuf frame) {
-        byte type = Frames.type(frame);
+        noteLinked(frame, frame.readerIndex());
+        link.serverFrame(this, frame);
+    }
+
+    private void forward(ByteBuf run, int at, int length) {
+        noteLinked(run, at);
+        link.serverFrame(this, run, at, length);
+    }
+
+    /** What the connection itself learns from a frame to its client: the transaction status, the parameters. */
+    private void noteLinked(ByteBuf buf, int at) {
+        byte type = buf.getByte(at);
         if (type == MessageType.READY_FOR_QUERY) {
-            transactionStatus = ReadyForQuery.statusOf(frame);
+            transactionStatus = ReadyForQuery.statusAt(buf, at);
             if (pendingReady > 0) {
                 pendingReady--;
             }
         } else if (type == MessageType.PARAMETER_STATUS) {
-            ParameterStatus ps = ParameterStatus.decode(frame);
-            putParameter(ps);
+            putParameter(ParameterStatus.decode(buf.slice(at, buf.getInt(at + 1) + 1)));
         }
-        link.serverFrame(this, frame);
     }
 
     /** An idle connection should say nothing; a FATAL before shutdown is logged, anything else is a protocol error. */

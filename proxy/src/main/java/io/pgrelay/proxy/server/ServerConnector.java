@@ -65,7 +65,7 @@ public class ServerConnector {
                         if (ssl != null && tlsMode != io.pgrelay.config.SecurityConfig.ServerTlsMode.DISABLE) {
                             ch.pipeline().addLast("server-tls", new ServerTlsNegotiator(ssl, tlsMode, target));
                         }
-                        ch.pipeline().addLast("frames", FrameDecoder.forBackend(MAX_BACKEND_FRAME));
+                        ch.pipeline().addLast("frames", FrameDecoder.forBackendRuns(MAX_BACKEND_FRAME));
                         ch.pipeline().addLast("server", connection);
                     }
                 });
@@ -82,7 +82,7 @@ public class ServerConnector {
 
     /**
      * The handler of a connection not yet logged in, for a subclass that opens the channel itself: it goes last in
-     * the channel's pipeline, after a {@code FrameDecoder.forBackend}, and logs in once the channel is active.
+     * the channel's pipeline, after a {@code FrameDecoder.forBackendRuns}, and logs in once the channel is active.
      */
     protected static ServerConnection newConnection(ServerTarget target, Promise<ServerConnection> loginPromise) {
         return new ServerConnection(target, loginPromise);
