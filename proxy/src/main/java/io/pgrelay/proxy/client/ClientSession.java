@@ -204,6 +204,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
         // From here on the client speaks typed messages; bytes already read move to the new decoder.
         ctx.pipeline().replace(StartupDecoder.class, "frames", FrameDecoder.forFrontend(services.config().general().maxPacketSize()));
+        if (ctx.pipeline().get(StartupNegotiator.class) != null) {
+            ctx.pipeline().remove(StartupNegotiator.class); // encryption is settled: one handler less per read
+        }
         state = State.AUTHENTICATING;
         authenticator = new ClientAuthenticator(user, console != null ? console.consoleSecrets(userName)
                 : services.secrets().get(database, userName), RANDOM,
