@@ -234,11 +234,9 @@ public final class ServerConnection extends ChannelDuplexHandler {
         }
     }
 
+    /** A frame outside the linked state (linked frames are given in place by {@link #channelRead}). */
     private void frame(ByteBuf frame) {
         switch (state) {
-            case LINKED:
-                forward(frame);
-                break;
             case LOGIN:
                 try {
                     onLoginFrame(frame);
@@ -256,11 +254,6 @@ public final class ServerConnection extends ChannelDuplexHandler {
             default:
                 onUnexpectedFrame(frame);
         }
-    }
-
-    private void forward(ByteBuf frame) {
-        noteLinked(frame, frame.readerIndex());
-        link.serverFrame(this, frame);
     }
 
     private void forward(ByteBuf run, int at, int length) {
