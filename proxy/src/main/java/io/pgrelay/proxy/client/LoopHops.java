@@ -1,6 +1,7 @@
 package io.pgrelay.proxy.client;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.WrappedByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.pgrelay.proxy.server.ServerConnection;
@@ -9,10 +10,14 @@ import java.util.ArrayList;
 import java.util.function.BiConsumer;
 
 /**
- * A relay's traffic with a server connection that lives on another event loop than its client: frames for the server
- * are written there in one task at the flush, frames from it reach the client's loop in one task per read batch
- * (Netty would otherwise queue a task per frame, and one more for each flush). On the same loop, writes go straight
- * to the server's channel. Part of one {@link Relay}.
+ * A relay's writes to its server, and its traffic with a server connection that lives on another event loop than its
+ * client: frames for the server are written there in one task at the flush, frames from it reach the client's loop in
+ * one task per read batch (Netty would otherwise queue a task per frame, and one more for each flush). On the same
+ * loop, writes go to the server's channel.
+ *
+ * <p>Frames the client sent back to back in one read (an extended-protocol batch: Parse, Bind, Describe, Execute,
+ * Sync) and forwarded unchanged go to the server as one slice of that read, one pipeline write instead of five; a
+ * frame of its own (a rewritten Bind, an injected Parse) ends the slice and goes after it. Part of one {@link Relay}.
  */
 final class LoopHops {
     private final ChannelHandlerContext ctx;
@@ -22,27 +27,134 @@ final class LoopHops {
     private ArrayList<ByteBuf> crossing;
     /** Frames for a server on another loop, written there at the next flush (client loop only). */
     private ArrayList<ByteBuf> outbox;
+    /** The pending span: its first frame (held), where it goes, and the bytes it covers in its root buffer. */
+    private ByteBuf first;
+    private Channel spanChannel;
+    private ByteBuf spanRoot;
+    private int spanStart;
+    private int spanEnd;
+    /** Whether frames after the first joined the span. */
+    private boolean joined;
 
     LoopHops(ChannelHandlerContext ctx, BiConsumer<ServerConnection, ByteBuf> receiver) {
         this.ctx = ctx;
         this.receiver = receiver;
     }
 
-    /** Writes a frame to {@code server}: now on the same loop, at the next {@link #flushServer} otherwise. */
+    /**
+     * Writes a frame to {@code server}: joined to the frames before it when it lies right after them in the same
+     * buffer, else after them; on the server's channel at the latest by the next {@link #flushServer} or
+     * {@link #sendOutbox}.
+     */
     void write(ServerConnection server, ByteBuf frame) {
-        Channel ch = server.channel();
+        write(server.channel(), frame);
+    }
+
+    void write(Channel ch, ByteBuf frame) {
+        if (first != null) {
+            if (ch == spanChannel && joins(frame)) {
+                return;
+            }
+            endSpan();
+        }
+        // Joined on the server's own loop only: a span written from another loop would need the tracked frame's
+        // release (see endSpan) to cross back.
+        ByteBuf root = ch.eventLoop().inEventLoop() ? parentOf(frame) : null;
+        int at = root == null ? -1 : indexIn(root, frame);
+        if (at < 0) {
+            emit(ch, frame); // a buffer of its own (or another loop's): nothing follows it in place
+            return;
+        }
+        first = frame;
+        spanChannel = ch;
+        spanRoot = root;
+        spanStart = at;
+        spanEnd = at + frame.readableBytes();
+    }
+
+    /** Whether {@code frame} continues the pending span in place (then it is released: the span covers it). */
+    private boolean joins(ByteBuf frame) {
+        if (parentOf(frame) != spanRoot || indexIn(spanRoot, frame) != spanEnd) {
+            return false;
+        }
+        spanEnd += frame.readableBytes();
+        frame.release();
+        joined = true;
+        return true;
+    }
+
+    /**
+     * The buffer {@code frame} is a slice of (a read of the client's, for the decoder's frames), looking through a
+     * leak detector's wrapper; null for a buffer of its own. A derived buffer keeps its parent alive, so the span's
+     * first frame keeps alive what the span covers.
+     */
+    static ByteBuf parentOf(ByteBuf frame) {
+        ByteBuf b = frame instanceof WrappedByteBuf ? frame.unwrap() : frame;
+        return b == null ? null : b.unwrap();
+    }
+
+    /**
+     * Where {@code frame}'s readable bytes start in {@code root}, the buffer it was sliced from; -1 when that cannot be
+     * told (no address or array to compare).
+     */
+    static int indexIn(ByteBuf root, ByteBuf frame) {
+        long at;
+        if (frame.hasMemoryAddress() && root.hasMemoryAddress()) {
+            at = frame.memoryAddress() + frame.readerIndex() - root.memoryAddress();
+        } else if (frame.hasArray() && root.hasArray() && frame.array() == root.array()) {
+            at = (long) frame.arrayOffset() + frame.readerIndex() - root.arrayOffset();
+        } else {
+            return -1;
+        }
+        return at >= 0 && at + frame.readableBytes() <= root.capacity() ? (int) at : -1;
+    }
+
+    /** Writes the pending span: its first frame as it is, or one retained slice over the frames joined to it. */
+    private boolean endSpan() {
+        ByteBuf f = first;
+        if (f == null) {
+            return false;
+        }
+        first = null;
+        ByteBuf root = spanRoot;
+        spanRoot = null;
+        if (!joined) {
+            emit(spanChannel, f);
+            return true;
+        }
+        joined = false;
+        Channel ch = spanChannel; // on its loop: only then do frames join
+        ByteBuf span = root.retainedSlice(spanStart, spanEnd - spanStart);
+        if (f instanceof WrappedByteBuf) {
+            // A leak detector's (sampled reads; every read in the tests): the read is released through it last, once
+            // the span is written, or the detector would report the read as leaked.
+            ch.write(span).addListener(written -> f.release());
+        } else {
+            f.release();
+            ch.write(span, ch.voidPromise());
+        }
+        return true;
+    }
+
+    private void emit(Channel ch, ByteBuf buf) {
         if (ch.eventLoop().inEventLoop()) {
-            ch.write(frame, ch.voidPromise());
+            ch.write(buf, ch.voidPromise());
             return;
         }
         if (outbox == null) {
             outbox = new ArrayList<>(8);
         }
-        outbox.add(frame);
+        outbox.add(buf);
     }
 
     /** Releases frames written to a server that is gone. */
     void dropOutbox() {
+        if (first != null) {
+            first.release(); // the frames joined to it were released when they joined
+            first = null;
+            spanRoot = null;
+            joined = false;
+        }
         if (outbox != null) {
             outbox.forEach(ByteBuf::release);
             outbox = null;
@@ -50,18 +162,30 @@ final class LoopHops {
     }
 
     /**
-     * Sends frames still waiting for a flush to a server on another loop; nothing otherwise (on the same loop every
-     * write is flushed at the end of its read batch), so the hand-back costs no pipeline flush per transaction.
+     * Writes what is pending for {@code conn} before it is given back: the span, and frames waiting for a flush to a
+     * server on another loop; no flush on the same loop (there every write is flushed at the end of its read batch),
+     * so the hand-back costs no pipeline flush per transaction.
      */
     void sendOutbox(ServerConnection conn) {
+        sendOutbox(conn.channel());
+    }
+
+    void sendOutbox(Channel ch) {
+        boolean wrote = endSpan(); // only when frames came in since the last flush (rare: a hand-back mid-read)
         if (outbox != null) {
-            flushServer(conn);
+            flushServer(ch);
+        } else if (wrote) {
+            ch.flush();
         }
     }
 
     /** Flushes what was written to {@code conn}: on its loop in one task when that is another loop. */
     void flushServer(ServerConnection conn) {
-        Channel ch = conn.channel();
+        flushServer(conn.channel());
+    }
+
+    void flushServer(Channel ch) {
+        endSpan();
         if (ch.eventLoop().inEventLoop()) {
             ch.flush();
             return;

@@ -68,10 +68,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private ScramClient scram;
     private ScheduledFuture<?> loginTimeout;
     private byte transactionStatus = ReadyForQuery.IDLE;
-    /** Query/Sync/FunctionCall frames sent whose ReadyForQuery has not come back. */
-    private volatile int pendingReady; // volatile: a cancel from another loop reads it
-    /** Extended-protocol frames sent since the last Sync. */
-    private volatile boolean unsynced;
+    /** The ReadyForQuery owed for what was sent, and whether an extended batch awaits its Sync. */
+    private final PendingReplies pending = new PendingReplies();
     /** Set by the pool when the connection goes idle, for idle_timeout. */
     private volatile long idleSinceNanos;
 
@@ -165,7 +163,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
 
     /** Whether the server still owes ReadyForQuery for something sent (a query runs or results are in flight). */
     public boolean isBusy() {
-        return pendingReady > 0 || unsynced;
+        return pending.busy();
     }
 
     public long idleSinceNanos() {
@@ -266,9 +264,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
         byte type = buf.getByte(at);
         if (type == MessageType.READY_FOR_QUERY) {
             transactionStatus = ReadyForQuery.statusAt(buf, at);
-            if (pendingReady > 0) {
-                pendingReady--;
-            }
+            pending.readyForQuery();
         } else if (type == MessageType.PARAMETER_STATUS) {
             putParameter(ParameterStatus.decode(buf.slice(at, buf.getInt(at + 1) + 1)));
         }
@@ -530,27 +526,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof ByteBuf frame && frame.isReadable()) {
-            switch (Frames.type(frame)) {
-                case MessageType.QUERY:
-                case MessageType.FUNCTION_CALL:
-                    pendingReady++;
-                    break;
-                case MessageType.SYNC:
-                    pendingReady++;
-                    unsynced = false;
-                    break;
-                case MessageType.PARSE:
-                case MessageType.BIND:
-                case MessageType.DESCRIBE:
-                case MessageType.EXECUTE:
-                case MessageType.CLOSE:
-                case MessageType.FLUSH:
-                    unsynced = true;
-                    break;
-                default:
-                    break;
-            }
+        if (msg instanceof ByteBuf frames) {
+            pending.sent(frames);
         }
         ctx.write(msg, promise);
     }

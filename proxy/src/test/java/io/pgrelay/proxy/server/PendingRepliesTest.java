@@ -1,0 +1,60 @@
+package io.pgrelay.proxy.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** What a server owes, counted from the frames written to it, one per write or several in one. */
+class PendingRepliesTest {
+    private static final String P = "500000001b0053454c45435420312057484552452024313d31000000";
+    private static final String B = "420000001100000000000100000001310000";
+    private static final String E = "45000000090000000000";
+    private static final String S = "5300000004";
+    private static final String Q = "510000000d53454c454354203100";
+
+    private static void send(PendingReplies pending, String hex) {
+        ByteBuf frames = Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(hex));
+        pending.sent(frames);
+        assertThat(frames.readableBytes()).isEqualTo(hex.length() / 2); // counted, not consumed
+    }
+
+    @Test
+    void anExtendedBatchInOneWriteOwesOneReady() {
+        PendingReplies pending = new PendingReplies();
+        send(pending, P + B + E);
+        assertThat(pending.busy()).isTrue(); // unsynced
+        send(pending, S);
+        assertThat(pending.busy()).isTrue(); // its ReadyForQuery is owed
+        pending.readyForQuery();
+        assertThat(pending.busy()).isFalse();
+    }
+
+    @Test
+    void everySyncAndQueryInOneWriteIsCounted() {
+        PendingReplies pending = new PendingReplies();
+        send(pending, P + B + E + S + Q + B + E + S);
+        pending.readyForQuery();
+        pending.readyForQuery();
+        assertThat(pending.busy()).isTrue();
+        pending.readyForQuery();
+        assertThat(pending.busy()).isFalse();
+    }
+
+    @Test
+    void frameByFrameCountsTheSame() {
+        PendingReplies pending = new PendingReplies();
+        for (String f : new String[] {P, B, E, S, Q}) {
+            send(pending, f);
+        }
+        pending.readyForQuery();
+        assertThat(pending.busy()).isTrue();
+        pending.readyForQuery();
+        assertThat(pending.busy()).isFalse();
+        pending.readyForQuery(); // an unexpected extra one does not go below nothing owed
+        send(pending, Q);
+        assertThat(pending.busy()).isTrue();
+    }
+}
