@@ -27,14 +27,15 @@ final class LoopHops {
     private ArrayList<ByteBuf> crossing;
     /** Frames for a server on another loop, written there at the next flush (client loop only). */
     private ArrayList<ByteBuf> outbox;
-    /** The pending span: its first frame (held), where it goes, and the bytes it covers in its root buffer. */
+    /**
+     * The pending span: its first frame (held), where it goes, and the bytes it covers in its root buffer (more than
+     * the first frame's once others joined it).
+     */
     private ByteBuf first;
     private Channel spanChannel;
     private ByteBuf spanRoot;
     private int spanStart;
     private int spanEnd;
-    /** Whether frames after the first joined the span. */
-    private boolean joined;
 
     LoopHops(ChannelHandlerContext ctx, BiConsumer<ServerConnection, ByteBuf> receiver) {
         this.ctx = ctx;
@@ -42,14 +43,9 @@ final class LoopHops {
     }
 
     /**
-     * Writes a frame to {@code server}: joined to the frames before it when it lies right after them in the same
-     * buffer, else after them; on the server's channel at the latest by the next {@link #flushServer} or
-     * {@link #sendOutbox}.
+     * Writes a frame to a server's channel: joined to the frames before it when it lies right after them in the same
+     * buffer, else after them; on the channel at the latest by the next {@link #flushServer} or {@link #sendOutbox}.
      */
-    void write(ServerConnection server, ByteBuf frame) {
-        write(server.channel(), frame);
-    }
-
     void write(Channel ch, ByteBuf frame) {
         if (first != null) {
             if (ch == spanChannel && joins(frame)) {
@@ -79,7 +75,6 @@ final class LoopHops {
         }
         spanEnd += frame.readableBytes();
         frame.release();
-        joined = true;
         return true;
     }
 
@@ -118,11 +113,10 @@ final class LoopHops {
         first = null;
         ByteBuf root = spanRoot;
         spanRoot = null;
-        if (!joined) {
-            emit(spanChannel, f);
+        if (spanEnd - spanStart == f.readableBytes()) {
+            emit(spanChannel, f); // nothing joined it
             return true;
         }
-        joined = false;
         Channel ch = spanChannel; // on its loop: only then do frames join
         ByteBuf span = root.retainedSlice(spanStart, spanEnd - spanStart);
         if (f instanceof WrappedByteBuf) {
@@ -153,7 +147,6 @@ final class LoopHops {
             first.release(); // the frames joined to it were released when they joined
             first = null;
             spanRoot = null;
-            joined = false;
         }
         if (outbox != null) {
             outbox.forEach(ByteBuf::release);
@@ -162,14 +155,10 @@ final class LoopHops {
     }
 
     /**
-     * Writes what is pending for {@code conn} before it is given back: the span, and frames waiting for a flush to a
-     * server on another loop; no flush on the same loop (there every write is flushed at the end of its read batch),
-     * so the hand-back costs no pipeline flush per transaction.
+     * Writes what is pending for a server's channel before the connection is given back: the span, and frames waiting
+     * for a flush to a server on another loop; no flush on the same loop (there every write is flushed at the end of
+     * its read batch), so the hand-back costs no pipeline flush per transaction.
      */
-    void sendOutbox(ServerConnection conn) {
-        sendOutbox(conn.channel());
-    }
-
     void sendOutbox(Channel ch) {
         boolean wrote = endSpan(); // only when frames came in since the last flush (rare: a hand-back mid-read)
         if (outbox != null) {
@@ -179,11 +168,7 @@ final class LoopHops {
         }
     }
 
-    /** Flushes what was written to {@code conn}: on its loop in one task when that is another loop. */
-    void flushServer(ServerConnection conn) {
-        flushServer(conn.channel());
-    }
-
+    /** Flushes what was written to a server's channel: on its loop in one task when that is another loop. */
     void flushServer(Channel ch) {
         endSpan();
         if (ch.eventLoop().inEventLoop()) {

@@ -176,7 +176,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             send(frame);
         }
         replay.sent(tracker.size());
-        hops.flushServer(conn);
+        hops.flushServer(conn.channel());
         if (transactionMode && tracker.isEmpty() && status == ReadyForQuery.IDLE) {
             giveBack(); // login only, or nothing that needed the server after all
         }
@@ -234,7 +234,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     void clientReadComplete() {
         ServerConnection s = server;
         if (s != null) {
-            hops.flushServer(s);
+            hops.flushServer(s.channel());
         }
     }
 
@@ -265,7 +265,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         if (Frames.type(frame) == MessageType.PARSE) {
             traffic.serverParse();
         }
-        hops.write(server, frame);
+        hops.write(server.channel(), frame);
     }
 
     // ---- server -> client (ServerLink: called on the server's loop) ---------------------------------------
@@ -515,7 +515,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         ServerConnection conn = server;
         Pool pool = acquirer.pool();
         replies.end();
-        hops.sendOutbox(conn);
+        hops.sendOutbox(conn.channel());
         server = null;
         ctx.flush();
         boolean wrote = routedToPrimary && router != null;
@@ -566,7 +566,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         tracker.clear();
         ServerConnection conn = server;
         if (conn != null) {
-            hops.sendOutbox(conn); // what the client sent last goes first, as if it had been written at once
+            hops.sendOutbox(conn.channel()); // what the client sent last goes first, as if it had been written at once
             server = null;
             acquirer.pool().release(conn);
         }
