@@ -25,6 +25,7 @@ import io.pgrelay.protocol.message.ReadyForQuery;
 import io.pgrelay.protocol.message.SASLInitialResponse;
 import io.pgrelay.protocol.message.SASLResponse;
 import io.pgrelay.protocol.message.StartupMessage;
+import io.pgrelay.proxy.DirectSend;
 import io.pgrelay.proxy.PgRelayException;
 import io.pgrelay.proxy.prepared.ServerStatements;
 import org.slf4j.Logger;
@@ -70,6 +71,8 @@ public final class ServerConnection extends ChannelDuplexHandler {
     private byte transactionStatus = ReadyForQuery.IDLE;
     /** The ReadyForQuery owed for what was sent, and whether an extended batch awaits its Sync. */
     private final PendingReplies pending = new PendingReplies();
+    /** Set at login, when the pipeline is final: relayed frames go straight to the socket when they can. */
+    private DirectSend direct = DirectSend.NONE;
     /** Set by the pool when the connection goes idle, for idle_timeout. */
     private volatile long idleSinceNanos;
 
@@ -315,6 +318,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
                 case MessageType.READY_FOR_QUERY:
                     transactionStatus = ReadyForQuery.statusOf(frame);
                     state = State.IDLE;
+                    direct = DirectSend.of(ctx);
                     cancelLoginTimeout();
                     scram = null;
                     if (!loginPromise.trySuccess(this)) {
@@ -351,20 +355,21 @@ public final class ServerConnection extends ChannelDuplexHandler {
             return;
         }
         if (auth instanceof Authentication.AuthenticationCleartextPassword) {
-            send(new PasswordMessage(password).encode(ctx.alloc()));
+            ctx.writeAndFlush(new PasswordMessage(password).encode(ctx.alloc()));
         } else if (auth instanceof Authentication.AuthenticationMD5Password md5) {
             String response = Md5Password.response(Md5Password.hash(target.user(), password), md5.salt());
-            send(new PasswordMessage(response).encode(ctx.alloc()));
+            ctx.writeAndFlush(new PasswordMessage(response).encode(ctx.alloc()));
         } else if (auth instanceof Authentication.AuthenticationSASL sasl) {
             if (!sasl.mechanisms().contains(ScramServer.MECHANISM)) {
                 failLogin(loginError("the server offers no SASL mechanism pgrelay supports: " + sasl.mechanisms()));
                 return;
             }
             scram = new ScramClient(password, RANDOM);
-            send(new SASLInitialResponse(ScramServer.MECHANISM, scram.clientFirstMessage()).encode(ctx.alloc()));
+            ctx.writeAndFlush(new SASLInitialResponse(ScramServer.MECHANISM, scram.clientFirstMessage())
+                    .encode(ctx.alloc()));
         } else if (auth instanceof Authentication.AuthenticationSASLContinue cont) {
             requireScram();
-            send(new SASLResponse(scram.handleServerFirst(cont.data())).encode(ctx.alloc()));
+            ctx.writeAndFlush(new SASLResponse(scram.handleServerFirst(cont.data())).encode(ctx.alloc()));
         } else if (auth instanceof Authentication.AuthenticationSASLFinal fin) {
             requireScram();
             scram.verifyServerFinal(fin.data());
@@ -528,12 +533,11 @@ public final class ServerConnection extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof ByteBuf frames) {
             pending.sent(frames);
+            if (state == State.LINKED && direct.sendAll(frames, promise)) {
+                return; // a client's frames, straight to the socket
+            }
         }
         ctx.write(msg, promise);
-    }
-
-    private void send(ByteBuf message) {
-        ctx.writeAndFlush(message);
     }
 
     @Override
