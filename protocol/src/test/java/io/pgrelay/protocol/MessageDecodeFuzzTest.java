@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.pgrelay.protocol.message.Authentication;
 import io.pgrelay.protocol.message.BackendKeyData;
 import io.pgrelay.protocol.message.CommandComplete;
+import io.pgrelay.protocol.message.DataRow;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.Message;
 import io.pgrelay.protocol.message.ParameterStatus;
@@ -20,8 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Fuzzes the decoders of the frames pgrelay parses: what a client sends before and after login, and what a server
- * sends during login. Input layout: byte 0 picks the decoder, the rest is the frame body (the header is built, as the
- * frame splitter guarantees a consistent one).
+ * sends during login and as the rows of pgrelay's own queries. Input layout: byte 0 picks the decoder, the rest is
+ * the frame body (the header is built, as the frame splitter guarantees a consistent one).
  *
  * <p>Properties: only {@link ProtocolException} escapes; the frame's indexes are left alone (frames are inspected,
  * then forwarded); a decoded message re-encodes to a frame that decodes to the same message.
@@ -40,6 +41,7 @@ class MessageDecodeFuzzTest {
         new Decoder(MessageType.COMMAND_COMPLETE, CommandComplete::decode, true),
         new Decoder(MessageType.BACKEND_KEY_DATA, BackendKeyData::decode, true),
         new Decoder(MessageType.PARAMETER_STATUS, ParameterStatus::decode, true),
+        new Decoder(MessageType.DATA_ROW, DataRow::decode, true),
         new Decoder(MessageType.AUTHENTICATION, Authentication::decode, false),
     };
 

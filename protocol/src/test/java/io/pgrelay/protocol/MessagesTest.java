@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.pgrelay.protocol.message.Authentication;
 import io.pgrelay.protocol.message.BackendKeyData;
+import io.pgrelay.protocol.message.DataRow;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.Message;
 import io.pgrelay.protocol.message.NegotiateProtocolVersion;
@@ -72,6 +73,29 @@ class MessagesTest {
         assertThat(ParameterStatus.decode(frame(hex(new ParameterStatus("TimeZone", "UTC")))))
                 .isEqualTo(new ParameterStatus("TimeZone", "UTC"));
         assertThat(hex(new BackendKeyData(1, 2))).isEqualTo("4b0000000c0000000100000002");
+    }
+
+    @Test
+    void dataRowGoldenBytesWithANull() {
+        DataRow row = new DataRow(java.util.Arrays.asList("0/3000060", null, ""));
+        // 'D', length 27, 3 columns: 9 bytes of text, NULL (-1), an empty string (0)
+        assertThat(hex(row)).isEqualTo("440000001b0003" + "00000009" + "302f33303030303630" + "ffffffff" + "00000000");
+        assertThat(DataRow.decode(frame(hex(row)))).isEqualTo(row);
+        assertThat(DataRow.decode(frame(hex(row))).values()).containsExactly("0/3000060", null, "");
+    }
+
+    @Test
+    void dataRowNamesTheColumnThatDoesNotFit() {
+        // 2 columns announced; the first says 9 bytes but 3 follow
+        assertThatThrownBy(() -> DataRow.decode(frame("440000000f0002" + "00000009" + "616263")))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessage("invalid DataRow message: column 1 of 2 has length 9 but 3 bytes follow");
+        assertThatThrownBy(() -> DataRow.decode(frame("440000000a0002" + "ffffffff")))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessage("invalid DataRow message: column 2 of 2 is missing");
+        assertThatThrownBy(() -> DataRow.decode(frame("440000000b0001" + "ffffffff" + "00")))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("1 unexpected trailing bytes");
     }
 
     @Test

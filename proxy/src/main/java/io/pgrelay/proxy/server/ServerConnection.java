@@ -17,6 +17,7 @@ import io.pgrelay.protocol.auth.ScramClient;
 import io.pgrelay.protocol.auth.ScramServer;
 import io.pgrelay.protocol.message.Authentication;
 import io.pgrelay.protocol.message.BackendKeyData;
+import io.pgrelay.protocol.message.DataRow;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.ParameterStatus;
 import io.pgrelay.protocol.message.PasswordMessage;
@@ -32,7 +33,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -454,21 +454,10 @@ public final class ServerConnection extends ChannelDuplexHandler {
         return promise;
     }
 
-    private static List<String> dataRow(ByteBuf frame) {
-        ByteBuf body = Frames.body(frame);
-        int n = body.readUnsignedShort();
-        List<String> values = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            int len = body.readInt();
-            values.add(len < 0 ? null : body.readCharSequence(len, StandardCharsets.UTF_8).toString());
-        }
-        return values;
-    }
-
     private void onInternalFrame(ByteBuf frame) {
         byte type = Frames.type(frame);
         if (type == MessageType.DATA_ROW && internalRows != null) {
-            internalRows.add(dataRow(frame));
+            internalRows.add(DataRow.decode(frame).values());
         } else if (type == MessageType.PARAMETER_STATUS) {
             ParameterStatus ps = ParameterStatus.decode(frame);
             putParameter(ps);
