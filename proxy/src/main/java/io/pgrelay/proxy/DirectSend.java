@@ -10,6 +10,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
+import io.netty.util.internal.SystemPropertyUtil;
 
 import java.io.IOException;
 import java.util.Map;
@@ -24,6 +25,12 @@ import java.util.Map;
  */
 public final class DirectSend {
     private static final boolean ENABLED = !"false".equals(System.getProperty("pgrelay.directSend"));
+    /**
+     * Netty counts a fixed overhead per queued message in {@link ChannelOutboundBuffer#totalPendingWriteBytes}, so an
+     * empty buffer in the queue counts too; set to 0, an empty write could hide, and {@link #nothingQueued} says no.
+     */
+    private static final boolean EVERY_ENTRY_COUNTS =
+            SystemPropertyUtil.getInt("io.netty.transport.outboundBufferEntrySizeOverhead", 96) > 0;
     /** For a channel it cannot serve: every {@link #send} answers 0. */
     public static final DirectSend NONE = new DirectSend(null, null);
 
@@ -68,16 +75,11 @@ public final class DirectSend {
      * as usual).
      */
     public int send(ByteBuf buf, int index, int length) {
-        Socket s = socket;
-        if (s == null || length == 0 || !buf.hasMemoryAddress() || !channel.eventLoop().inEventLoop()) {
-            return 0;
-        }
-        ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
-        if (queued == null || queued.totalPendingWriteBytes() != 0 || !channel.isActive()) {
+        if (length == 0 || !buf.hasMemoryAddress() || !nothingQueued() || !channel.isActive()) {
             return 0;
         }
         try {
-            return s.sendAddress(buf.memoryAddress(), index, index + length);
+            return socket.sendAddress(buf.memoryAddress(), index, index + length);
         } catch (IOException e) {
             return 0;
         }
@@ -97,6 +99,19 @@ public final class DirectSend {
         }
         buf.skipBytes(sent);
         return false;
+    }
+
+    /**
+     * Whether a flush now would find nothing to write, so the caller may skip it (a flush walks the pipeline to the
+     * socket: after a direct send that took everything it only finds an empty queue): true only on the channel's
+     * loop, for a channel this path serves, with no message queued on it, flushed or not.
+     */
+    public boolean nothingQueued() {
+        if (socket == null || !channel.eventLoop().inEventLoop()) {
+            return false;
+        }
+        ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
+        return queued != null && queued.totalPendingWriteBytes() == 0 && EVERY_ENTRY_COUNTS;
     }
 
     /** Whether {@link #send} may take bytes at all on this channel. */

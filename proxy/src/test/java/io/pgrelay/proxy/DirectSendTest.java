@@ -234,4 +234,30 @@ class DirectSendTest {
             buf.release();
         }
     }
+
+    @Test
+    void saysNothingIsQueuedOnlyWhenAFlushWouldFindNothingToWrite() throws Exception {
+        connect(null, false); // the peer reads nothing for now
+        DirectSend d = onLoop(() -> DirectSend.of(writerCtx()));
+        assertThat(onLoop(d::nothingQueued)).as("a fresh channel").isTrue();
+        assertThat(d.nothingQueued()).as("off the loop").isFalse();
+        assertThat(onLoop(() -> {
+            writerCtx().write(Unpooled.EMPTY_BUFFER); // written, not flushed: its promise waits for a flush
+            return d.nothingQueued();
+        })).as("an empty buffer not yet flushed").isFalse();
+        assertThat(onLoop(() -> {
+            writerCtx().flush();
+            return d.nothingQueued();
+        })).as("flushed").isTrue();
+        int size = 4 * 1024 * 1024; // more than the sockets hold: part of it stays queued after the flush
+        ByteBuf big = PooledByteBufAllocator.DEFAULT.directBuffer(size).writeZero(size);
+        assertThat(onLoop(() -> {
+            writerCtx().writeAndFlush(big);
+            return d.nothingQueued();
+        })).as("flushed, but the socket did not take it all").isFalse();
+        peer.config().setAutoRead(true);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> onLoop(d::nothingQueued));
+        DirectSend behindHandler = DirectSend.NONE;
+        assertThat(onLoop(behindHandler::nothingQueued)).as("a channel the path does not serve").isFalse();
+    }
 }

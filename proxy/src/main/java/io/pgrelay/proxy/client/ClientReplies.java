@@ -41,6 +41,14 @@ final class ClientReplies {
         end = at + length;
     }
 
+    /** Flushes the client's channel, unless nothing is queued on it (every reply so far went straight out). */
+    void flush() {
+        DirectSend d = direct;
+        if (d == null || !d.nothingQueued()) {
+            ctx.flush();
+        }
+    }
+
     /** Sends the pending frames from their read, or writes them (or what the socket did not take) as one slice. */
     void end() {
         ByteBuf r = run;

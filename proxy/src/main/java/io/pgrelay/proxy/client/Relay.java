@@ -345,7 +345,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
     @Override
     public void serverReadComplete(ServerConnection conn) {
         if (ctx.executor().inEventLoop()) {
-            ctx.flush();
+            replies.flush();
         } else {
             hops.handOver(conn, true);
         }
@@ -517,7 +517,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
         replies.end();
         hops.sendOutbox(conn.channel());
         server = null;
-        ctx.flush();
+        replies.flush();
         boolean wrote = routedToPrimary && router != null;
         routedToPrimary = false;
         if (wrote && group.routing().readYourWrites() == Routing.ReadYourWrites.LSN) {

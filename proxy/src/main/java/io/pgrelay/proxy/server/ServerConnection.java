@@ -530,6 +530,13 @@ public final class ServerConnection extends ChannelDuplexHandler {
     }
 
     @Override
+    public void flush(ChannelHandlerContext ctx) {
+        if (state != State.LINKED || !direct.nothingQueued()) {
+            ctx.flush(); // else the client's frames all went straight out: nothing to walk the pipeline for
+        }
+    }
+
+    @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (state == State.LINKED) {
             link.serverReadComplete(this);
