@@ -366,7 +366,7 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 tracker.clear();
                 log.info("pool {}: standby {} closed the connection before answering; the read runs elsewhere",
                         acquirer.pool().key(), conn.target().address());
-                replay.rerun(held);
+                replay.rerun(held, ctx.alloc());
                 acquirer.acquire(Router.Target.STANDBY);
                 return;
             }

@@ -1,14 +1,17 @@
 package io.pgrelay.proxy.client;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
 import io.pgrelay.protocol.message.ErrorResponse;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
- * The frames of a read unit on a standby, retained until its server answers anything: if the server dies first,
+ * The frames of a read unit on a standby, kept until its server answers anything: if the server dies first,
  * nothing was run that matters (a standby writes nothing) and nothing reached the client, so the unit runs
  * again on another server instead of failing.
  *
@@ -17,7 +20,18 @@ import java.util.ArrayDeque;
 final class StandbyReplay {
     private static final int MAX_REPLAYS = 2;
 
+    /** The most bytes of a unit kept as a copy; frames past it (and pieces of frames) are kept as duplicates. */
+    static final int COPY_LIMIT = 2048;
+
     private final Relay relay;
+    /**
+     * The kept unit's whole frames, copied: a read unit is small, and a copy lets the client's read go at once, where
+     * a retained duplicate would free it only at the answer, long after its memory went cold. Allocated at the first
+     * kept unit (a client that never reads from a standby has none), grown up to {@link #COPY_LIMIT}.
+     */
+    private byte[] copied;
+    private int copiedLength;
+    /** The kept unit's frames after the copied ones: retained duplicates. */
     private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>(4);
     /** Notices a replayable unit's server sent before any answer: forwarded with the answer, dropped on replay. */
     private final ArrayDeque<ByteBuf> heldNotices = new ArrayDeque<>(1);
@@ -36,7 +50,19 @@ final class StandbyReplay {
 
     /** Keeps a copy of a frame of the unit being sent (the frame itself goes to the server). */
     void keep(ByteBuf frame) {
-        replay.add(frame.retainedDuplicate());
+        int n = frame.readableBytes();
+        int at = frame.readerIndex();
+        boolean whole = n >= Frames.HEADER_LENGTH && frame.getInt(at + 1) + 1 == n;
+        if (!whole || !replay.isEmpty() || copiedLength + n > COPY_LIMIT) {
+            replay.add(frame.retainedDuplicate()); // order: once a frame is a duplicate, the rest of the unit is too
+            return;
+        }
+        if (copied == null || copied.length < copiedLength + n) {
+            int size = Math.min(COPY_LIMIT, Math.max(256, Integer.highestOneBit(copiedLength + n - 1) << 1));
+            copied = copied == null ? new byte[size] : Arrays.copyOf(copied, size);
+        }
+        frame.getBytes(at, copied, copiedLength, n);
+        copiedLength += n;
     }
 
     /** The unit is sent: {@code entries} is what its server owes for it. */
@@ -49,7 +75,7 @@ final class StandbyReplay {
      * the answer, which makes the unit the server's (false, the frame the caller's, the waiting notices sent first).
      */
     boolean heldBack(ByteBuf frame) {
-        if (replay.isEmpty()) {
+        if (!kept()) {
             return false;
         }
         byte first = Frames.type(frame);
@@ -66,7 +92,7 @@ final class StandbyReplay {
 
     /** Whether a unit is kept: the server's next frame must go through {@link #heldBack} (or {@link #answered}). */
     boolean kept() {
-        return !replay.isEmpty();
+        return copiedLength != 0 || !replay.isEmpty();
     }
 
     /** The kept unit's server sent a frame that is neither a notice nor a FATAL: the answer, so the unit is its. */
@@ -80,12 +106,18 @@ final class StandbyReplay {
 
     /** The server closed: whether the kept unit can run again, nothing sent since but its own frames. */
     boolean mayRerun(int owed) {
-        return !replay.isEmpty() && owed == unitEntries;
+        return kept() && owed == unitEntries;
     }
 
     /** Puts the kept unit back at the end of {@code held}, to run again on another server. */
-    void rerun(ArrayDeque<ByteBuf> held) {
+    void rerun(ArrayDeque<ByteBuf> held, ByteBufAllocator alloc) {
         replays++;
+        for (int at = 0; at < copiedLength; ) { // whole frames only: each says its length
+            int length = ByteBuffer.wrap(copied, at + 1, 4).getInt() + 1;
+            held.addLast(alloc.buffer(length).writeBytes(copied, at, length));
+            at += length;
+        }
+        copiedLength = 0;
         while (!replay.isEmpty()) {
             held.addLast(replay.pollFirst());
         }
@@ -94,6 +126,7 @@ final class StandbyReplay {
 
     /** Releases the kept unit and the notices held with it. */
     void drop() {
+        copiedLength = 0;
         while (!replay.isEmpty()) {
             replay.pollFirst().release();
         }
