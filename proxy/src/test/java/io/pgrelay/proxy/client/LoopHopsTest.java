@@ -17,6 +17,11 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.pgrelay.proxy.PgbenchBatch.P;
+import static io.pgrelay.proxy.PgbenchBatch.B;
+import static io.pgrelay.proxy.PgbenchBatch.D;
+import static io.pgrelay.proxy.PgbenchBatch.E;
+import static io.pgrelay.proxy.PgbenchBatch.S;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -24,13 +29,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * write; anything else keeps its place and its own write.
  */
 class LoopHopsTest {
-    // pgbench -M extended's batch for one SELECT: Parse, Bind, Describe (portal), Execute, Sync.
-    private static final String P = "500000001b0053454c45435420312057484552452024313d31000000";
-    private static final String B = "42000000110000000000010000000131" + "0000";
-    private static final String D = "44000000065000";
-    private static final String E = "45000000090000000000";
-    private static final String S = "5300000004";
-
     private EmbeddedChannel server;
     private LoopHops hops;
 

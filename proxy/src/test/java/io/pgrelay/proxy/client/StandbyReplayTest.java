@@ -12,6 +12,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.pgrelay.proxy.PgbenchBatch.P;
+import static io.pgrelay.proxy.PgbenchBatch.B;
+import static io.pgrelay.proxy.PgbenchBatch.D;
+import static io.pgrelay.proxy.PgbenchBatch.E;
+import static io.pgrelay.proxy.PgbenchBatch.S;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -19,13 +24,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * frames within the copy limit) or as duplicates (the rest); and what keeping holds on to.
  */
 class StandbyReplayTest {
-    // pgbench -M extended's batch for one SELECT: Parse, Bind, Describe (portal), Execute, Sync.
-    private static final String P = "500000001b0053454c45435420312057484552452024313d31000000";
-    private static final String B = "42000000110000000000010000000131" + "0000";
-    private static final String D = "44000000065000";
-    private static final String E = "45000000090000000000";
-    private static final String S = "5300000004";
-
     private final StandbyReplay replay = new StandbyReplay(null); // the relay is only told of held notices
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private final List<ByteBuf> reads = new ArrayList<>();

@@ -5,14 +5,14 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 
+import static io.pgrelay.proxy.PgbenchBatch.P;
+import static io.pgrelay.proxy.PgbenchBatch.B;
+import static io.pgrelay.proxy.PgbenchBatch.E;
+import static io.pgrelay.proxy.PgbenchBatch.S;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** What a server owes, counted from the frames written to it, one per write or several in one. */
 class PendingRepliesTest {
-    private static final String P = "500000001b0053454c45435420312057484552452024313d31000000";
-    private static final String B = "420000001100000000000100000001310000";
-    private static final String E = "45000000090000000000";
-    private static final String S = "5300000004";
     private static final String Q = "510000000d53454c454354203100";
 
     private static void send(PendingReplies pending, String hex) {
