@@ -114,6 +114,13 @@ public final class DirectSend {
         return queued != null && queued.totalPendingWriteBytes() == 0 && EVERY_ENTRY_COUNTS;
     }
 
+    /** Flushes {@code ctx}'s channel unless {@link #nothingQueued}: after direct sends that took everything. */
+    public void flush(ChannelHandlerContext ctx) {
+        if (!nothingQueued()) {
+            ctx.flush();
+        }
+    }
+
     /** Whether {@link #send} may take bytes at all on this channel. */
     public boolean usable() {
         return socket != null;

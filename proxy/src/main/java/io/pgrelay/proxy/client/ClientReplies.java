@@ -43,9 +43,10 @@ final class ClientReplies {
 
     /** Flushes the client's channel, unless nothing is queued on it (every reply so far went straight out). */
     void flush() {
-        DirectSend d = direct;
-        if (d == null || !d.nothingQueued()) {
-            ctx.flush();
+        if (direct == null) {
+            ctx.flush(); // nothing sent yet: the pipeline may still change
+        } else {
+            direct.flush(ctx);
         }
     }
 

@@ -531,9 +531,7 @@ public final class ServerConnection extends ChannelDuplexHandler {
 
     @Override
     public void flush(ChannelHandlerContext ctx) {
-        if (state != State.LINKED || !direct.nothingQueued()) {
-            ctx.flush(); // else the client's frames all went straight out: nothing to walk the pipeline for
-        }
+        direct.flush(ctx); // not when everything went straight out: nothing to walk the pipeline for
     }
 
     @Override
