@@ -6,7 +6,6 @@ import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
 import io.pgrelay.protocol.message.ErrorResponse;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 
@@ -52,7 +51,7 @@ final class StandbyReplay {
     void keep(ByteBuf frame) {
         int n = frame.readableBytes();
         int at = frame.readerIndex();
-        boolean whole = n >= Frames.HEADER_LENGTH && frame.getInt(at + 1) + 1 == n;
+        boolean whole = n >= Frames.HEADER_LENGTH && Frames.HEADER_LENGTH + Frames.bodyLength(frame) == n;
         if (!whole || !replay.isEmpty() || copiedLength + n > COPY_LIMIT) {
             replay.add(frame.retainedDuplicate()); // order: once a frame is a duplicate, the rest of the unit is too
             return;
@@ -112,12 +111,14 @@ final class StandbyReplay {
     /** Puts the kept unit back at the end of {@code held}, to run again on another server. */
     void rerun(ArrayDeque<ByteBuf> held, ByteBufAllocator alloc) {
         replays++;
-        for (int at = 0; at < copiedLength; ) { // whole frames only: each says its length
-            int length = ByteBuffer.wrap(copied, at + 1, 4).getInt() + 1;
-            held.addLast(alloc.buffer(length).writeBytes(copied, at, length));
-            at += length;
+        if (copiedLength > 0) {
+            ByteBuf all = alloc.buffer(copiedLength).writeBytes(copied, 0, copiedLength);
+            while (all.isReadable()) { // whole frames only: each says its length
+                held.addLast(all.readRetainedSlice(Frames.HEADER_LENGTH + Frames.bodyLength(all)));
+            }
+            all.release();
+            copiedLength = 0;
         }
-        copiedLength = 0;
         while (!replay.isEmpty()) {
             held.addLast(replay.pollFirst());
         }
