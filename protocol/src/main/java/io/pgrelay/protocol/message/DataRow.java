@@ -27,11 +27,13 @@ public record DataRow(List<String> values) implements Message {
         int n = body.readUnsignedShort();
         List<String> values = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            int length = body.readableBytes() < 4 ? -2 : body.readInt();
+            if (body.readableBytes() < 4) {
+                throw new ProtocolException("invalid DataRow message: column " + (i + 1) + " of " + n + " is missing");
+            }
+            int length = body.readInt();
             if (length < -1 || length > body.readableBytes()) {
                 throw new ProtocolException("invalid DataRow message: column " + (i + 1) + " of " + n
-                        + (length == -2 ? " is missing" : " has length " + length + " but " + body.readableBytes()
-                        + " bytes follow"));
+                        + " has length " + length + " but " + body.readableBytes() + " bytes follow");
             }
             values.add(length < 0 ? null : body.readCharSequence(length, StandardCharsets.UTF_8).toString());
         }
