@@ -181,12 +181,7 @@ class DirectSendTest {
         connect(new ChannelOutboundHandlerAdapter(), true); // as TLS or GSS wrapping would
         DirectSend d = onLoop(() -> DirectSend.of(writerCtx()));
         assertThat(d.usable()).isFalse();
-        ByteBuf buf = direct("abc");
-        try {
-            assertThat(onLoop(() -> d.send(buf, 0, 3))).isZero();
-        } finally {
-            buf.release();
-        }
+        assertSendsNothingOnTheLoop(d);
     }
 
     @Test
@@ -227,6 +222,11 @@ class DirectSendTest {
         connect(null, true);
         DirectSend d = onLoop(() -> DirectSend.of(writerCtx()));
         client.close().sync();
+        assertSendsNothingOnTheLoop(d);
+    }
+
+    /** Asks {@code d} to send 3 bytes of a direct buffer on the channel's loop: it must take none. */
+    private void assertSendsNothingOnTheLoop(DirectSend d) throws Exception {
         ByteBuf buf = direct("abc");
         try {
             assertThat(onLoop(() -> d.send(buf, 0, 3))).isZero();
