@@ -48,10 +48,6 @@ public final class Pool {
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     /** Fails the waiters past query_wait_timeout; null while none waits with a deadline. */
     private ScheduledFuture<?> expiry;
-    /** How far down the queue a released connection looks for a waiter on its own loop. */
-    static final int AFFINITY_SCAN = 16;
-    /** How often the first waiter may be passed over for one on the connection's loop. */
-    static final int MAX_PASSED_OVER = 4;
     private int opening;
     private final LoopShares shares = new LoopShares(); // under the lock
     private boolean closed;
@@ -245,30 +241,9 @@ public final class Pool {
     }
 
     /**
-     * The next waiter for a connection on {@code loop}: the first one on that loop among the first few, so that client
-     * and server exchange frames without thread hops; the first in line once it has been passed over often enough.
-     */
-    static Waiter pollWaiter(ArrayDeque<Waiter> waiters, EventLoop loop) {
-        Waiter head = waiters.peekFirst();
-        if (head == null || head.loop == loop || head.passedOver >= MAX_PASSED_OVER) {
-            return waiters.pollFirst();
-        }
-        int seen = 0;
-        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext() && seen < AFFINITY_SCAN; seen++) {
-            Waiter w = it.next();
-            if (w.loop == loop) {
-                it.remove();
-                head.passedOver++;
-                return w;
-            }
-        }
-        return waiters.pollFirst();
-    }
-
-    /**
      * Opens a connection for {@code claimant}, on the loop of the one who asked unless that loop already runs more of
      * this pool's connections than another: connections spread evenly over the loops, so the loop affinity of
-     * {@link #pollIdle} and {@link #pollWaiter} finds a same-loop match (one loop with 13 of 20 connections while
+     * {@link #pollIdle} and {@link Waiter#poll} finds a same-loop match (one loop with 13 of 20 connections while
      * the clients were split evenly sent about one transaction in six across threads).
      */
     private void openFor(Claimant claimant, EventLoop wanted) {
@@ -363,7 +338,7 @@ public final class Pool {
             if (closed || !conn.channel().isActive()) {
                 w = null;
             } else {
-                w = paused ? null : pollWaiter(waiters, conn.channel().eventLoop());
+                w = paused ? null : Waiter.poll(waiters, conn.channel().eventLoop());
                 if (w == null) {
                     conn.markIdle(now);
                     idle.addFirst(conn); // LIFO: the warmest connection goes out next
@@ -575,20 +550,6 @@ public final class Pool {
     @Override
     public String toString() {
         return key.toString();
-    }
-
-    static final class Waiter {
-        final Claimant claimant;
-        /** The claimant's loop, read once: the affinity scan compares it for every waiter it passes. */
-        final EventLoop loop;
-        final long deadlineNanos; // 0 without query_wait_timeout
-        int passedOver; // times a later waiter on the connection's loop went first (guarded by the pool)
-
-        Waiter(Claimant claimant, EventLoop loop, long deadlineNanos) {
-            this.claimant = claimant;
-            this.loop = loop;
-            this.deadlineNanos = deadlineNanos;
-        }
     }
 
     /** Settings that apply to one pool; {@code resetQuery} null in transaction mode (no reset between clients). */

@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PoolWaitersTest {
     private final EventLoop a = new DefaultEventLoop();
     private final EventLoop b = new DefaultEventLoop();
-    private final ArrayDeque<Pool.Waiter> waiters = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
 
     @AfterEach
     void stop() {
@@ -23,26 +23,26 @@ class PoolWaitersTest {
         b.shutdownGracefully();
     }
 
-    private Pool.Waiter waiter(EventLoop loop) {
-        Pool.Waiter w = new Pool.Waiter(null, loop, 0); // pollWaiter looks at the loop only
+    private Waiter waiter(EventLoop loop) {
+        Waiter w = new Waiter(null, loop, 0); // poll looks at the loop only
         waiters.addLast(w);
         return w;
     }
 
     @Test
     void theFirstInLineWhenItIsOnTheConnectionsLoop() {
-        Pool.Waiter first = waiter(a);
+        Waiter first = waiter(a);
         waiter(a);
-        assertThat(Pool.pollWaiter(waiters, a)).isSameAs(first);
-        assertThat(Pool.pollWaiter(new ArrayDeque<>(), a)).isNull();
+        assertThat(Waiter.poll(waiters, a)).isSameAs(first);
+        assertThat(Waiter.poll(new ArrayDeque<>(), a)).isNull();
     }
 
     @Test
     void aLaterWaiterOnTheConnectionsLoopGoesFirst() {
-        Pool.Waiter first = waiter(b);
+        Waiter first = waiter(b);
         waiter(b);
-        Pool.Waiter sameLoop = waiter(a);
-        assertThat(Pool.pollWaiter(waiters, a)).isSameAs(sameLoop);
+        Waiter sameLoop = waiter(a);
+        assertThat(Waiter.poll(waiters, a)).isSameAs(sameLoop);
         assertThat(first.passedOver).isEqualTo(1);
         assertThat(waiters).hasSize(2).first().isSameAs(first);
     }
@@ -50,23 +50,23 @@ class PoolWaitersTest {
     @Test
     void theFirstInLineIsPassedOverOnlySoOften() {
         // A connection on loop a, clients on loop a arriving all the time: the client on loop b still gets a turn.
-        Pool.Waiter starved = waiter(b);
-        List<Pool.Waiter> served = new ArrayList<>();
+        Waiter starved = waiter(b);
+        List<Waiter> served = new ArrayList<>();
         for (int i = 0; i < 20 && !served.contains(starved); i++) {
             waiter(a);
-            served.add(Pool.pollWaiter(waiters, a));
+            served.add(Waiter.poll(waiters, a));
         }
-        assertThat(served).hasSize(Pool.MAX_PASSED_OVER + 1).last().isSameAs(starved);
+        assertThat(served).hasSize(Waiter.MAX_PASSED_OVER + 1).last().isSameAs(starved);
     }
 
     @Test
     void onlyTheFirstFewAreLookedAt() {
-        Pool.Waiter first = waiter(b);
-        for (int i = 1; i < Pool.AFFINITY_SCAN; i++) {
+        Waiter first = waiter(b);
+        for (int i = 1; i < Waiter.AFFINITY_SCAN; i++) {
             waiter(b);
         }
         waiter(a); // beyond the scan: taking it would let late arrivals jump a long queue
-        assertThat(Pool.pollWaiter(waiters, a)).isSameAs(first);
+        assertThat(Waiter.poll(waiters, a)).isSameAs(first);
         assertThat(first.passedOver).isZero();
     }
 }
