@@ -154,6 +154,10 @@ def cmd_run(argv):
            "conn_ms": grab(r"^initial connection time = ([0-9.]+) ms")}
     errs = [ln.strip() for ln in out_lines if re.search(r"error|aborted|FATAL|could not", ln, re.I)]
     res["error"] = errs[0][:300] if errs else ""
+    if not res["error"] and rc == 0 and not res["xacts"]:
+        # pgbench counts the clients' connecting inside -T: many clients on a slow machine can take all of it.
+        res["error"] = ("no transaction completed: connecting the clients took the whole run (-T); "
+                        "raise BIG_EXTRA (runs with >= 500 clients) or DURATION")
 
     # per-transaction logs: client_id transaction_no time(us) script_no epoch_s epoch_us
     first, done, lat = {}, [], []
