@@ -48,7 +48,7 @@ final class RunCommand {
                 c.shutdown(false);
             }
         };
-        boolean signals = handle("TERM", stop) & handle("INT", stop) & handle("HUP", () -> {
+        Runnable reloadNow = () -> {
             AdminConsole c = ready.get();
             if (c != null) {
                 reload(c);
@@ -59,7 +59,10 @@ final class RunCommand {
                     reload(late);
                 }
             }
-        });
+        };
+        String stops = "stop pgrelay (the admin console's SHUTDOWN does)";
+        boolean signals = handle("TERM", stops, stop) & handle("INT", stops, stop)
+                & handle("HUP", "reload the config (the admin console's RELOAD does)", reloadNow);
         PgRelayServer server;
         try {
             server = PgRelayServer.start(config);
@@ -96,13 +99,21 @@ final class RunCommand {
         }
     }
 
-    /** Installs a handler for a signal; runs it on a thread of its own. False when signals cannot be handled. */
-    private static boolean handle(String signal, Runnable action) {
+    /**
+     * Installs a handler for a signal; runs it on a thread of its own. False when signals cannot be handled.
+     * {@code purpose}: what the signal would do, named in the warning when it cannot.
+     */
+    private static boolean handle(String signal, String purpose, Runnable action) {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+            sun.misc.SignalHandler old = sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
                 Thread t = new Thread(action, "pgrelay-SIG" + signal);
                 t.start();
             });
+            if (old == sun.misc.SignalHandler.SIG_IGN) {
+                // The JVM leaves a signal ignored at its start ignored (nohup does this to SIGHUP): say so, or
+                // the signal would be lost without a word.
+                log.warn("SIG{} was ignored when pgrelay started (nohup?): it will not {}", signal, purpose);
+            }
             return true;
         } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
             log.warn("cannot handle SIG{}: {}", signal, e.toString());

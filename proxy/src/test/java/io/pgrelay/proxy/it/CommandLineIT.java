@@ -120,6 +120,38 @@ class CommandLineIT {
     }
 
     @Test
+    void runUnderNohupSaysSighupWillNotReload(@TempDir Path dir) throws Exception {
+        LocalCluster cluster = SharedCluster.get();
+        int port = TestProxy.freePort();
+        Path config = dir.resolve("pgrelay.toml");
+        Files.writeString(config, String.join("\n",
+                "[general]",
+                "host = \"127.0.0.1\"",
+                "port = " + port,
+                "[pools.app]",
+                "pool_mode = \"transaction\"",
+                "[pools.app.users.0]",
+                "username = \"app\"",
+                "password = \"app\"",
+                "pool_size = 1",
+                "[pools.app.shards.0]",
+                "database = \"app\"",
+                "servers = " + TestProxy.servers(cluster),
+                ""));
+        // nohup execs java with SIGHUP ignored, which the JVM then leaves ignored.
+        Process p = start(List.of("nohup", java(), "-jar", JAR.toString(), "run", "--config", config.toString()));
+        try {
+            List<String> seen = waitForLine(p, "pgrelay listening on 127.0.0.1:" + port, 30);
+            assertThat(seen).anySatisfy(line -> assertThat(line)
+                    .contains("SIGHUP was ignored when pgrelay started (nohup?): it will not reload the config"));
+            assertThat(seen).noneMatch(line -> line.contains("SIGTERM was ignored"));
+        } finally {
+            p.toHandle().destroy();
+        }
+        assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("pgrelay stops on SIGTERM").isTrue();
+    }
+
+    @Test
     void runRefusesAnInvalidConfig(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("bad.toml");
         Files.writeString(config, "[general]\nport = 70000\n");
