@@ -76,23 +76,10 @@ class CommandLineIT {
         Path oldCa = dir.resolve("old-ca.crt");
         Files.copy(certs.resolve("ca.crt"), oldCa);
         Path config = dir.resolve("pgrelay.toml");
-        Files.writeString(config, String.join("\n",
-                "[general]",
-                "host = \"127.0.0.1\"",
-                "port = " + port,
+        Files.writeString(config, appConfig(port, cluster, 2,
                 "tls_mode = \"require\"",
                 "tls_certificate = \"" + certs.resolve("server.crt") + "\"",
-                "tls_private_key = \"" + certs.resolve("server.key") + "\"",
-                "[pools.app]",
-                "pool_mode = \"transaction\"",
-                "[pools.app.users.0]",
-                "username = \"app\"",
-                "password = \"app\"",
-                "pool_size = 2",
-                "[pools.app.shards.0]",
-                "database = \"app\"",
-                "servers = " + TestProxy.servers(cluster),
-                ""));
+                "tls_private_key = \"" + certs.resolve("server.key") + "\""));
         String url = "postgresql://app:app@localhost:" + port + "/app?sslmode=verify-full&sslrootcert=";
         Process p = start(List.of(java(), "-jar", JAR.toString(), "run", "--config", config.toString()));
         try {
@@ -124,20 +111,7 @@ class CommandLineIT {
         LocalCluster cluster = SharedCluster.get();
         int port = TestProxy.freePort();
         Path config = dir.resolve("pgrelay.toml");
-        Files.writeString(config, String.join("\n",
-                "[general]",
-                "host = \"127.0.0.1\"",
-                "port = " + port,
-                "[pools.app]",
-                "pool_mode = \"transaction\"",
-                "[pools.app.users.0]",
-                "username = \"app\"",
-                "password = \"app\"",
-                "pool_size = 1",
-                "[pools.app.shards.0]",
-                "database = \"app\"",
-                "servers = " + TestProxy.servers(cluster),
-                ""));
+        Files.writeString(config, appConfig(port, cluster, 1));
         // nohup execs java with SIGHUP ignored, which the JVM then leaves ignored.
         Process p = start(List.of("nohup", java(), "-jar", JAR.toString(), "run", "--config", config.toString()));
         try {
@@ -227,6 +201,16 @@ class CommandLineIT {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("demo stops on SIGTERM").isTrue();
         assertThat(Path.of(removed)).as("the demo's directory, certificates and keys included").doesNotExist();
         assertThat(output(p)).contains("cluster stopped").contains("pgrelay stopped");
+    }
+
+    /** A config with one transaction-mode pool "app" (user app/app) on the cluster; extra lines go in [general]. */
+    private static String appConfig(int port, LocalCluster cluster, int poolSize, String... general) {
+        List<String> lines = new ArrayList<>(List.of("[general]", "host = \"127.0.0.1\"", "port = " + port));
+        lines.addAll(List.of(general));
+        lines.addAll(List.of("[pools.app]", "pool_mode = \"transaction\"", "[pools.app.users.0]",
+                "username = \"app\"", "password = \"app\"", "pool_size = " + poolSize, "[pools.app.shards.0]",
+                "database = \"app\"", "servers = " + TestProxy.servers(cluster), ""));
+        return String.join("\n", lines);
     }
 
     private static String java() {
