@@ -14,6 +14,7 @@ import io.pgrelay.proxy.server.ServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,7 +34,7 @@ final class ServerAcquirer implements Claimant {
     /** Transaction mode only: where each unit of work goes. */
     private final Router router;
     private final SettingsSync settings;
-    /** The pool the linked (or coming) server connection belongs to. */
+    /** The pool the linked (or coming) server connection belongs to: the one that answered last. */
     private Pool current;
     private Router.Target currentTarget = Router.Target.PRIMARY;
     /** Between asking the pool and its answer (what {@link #cancel} takes back). */
@@ -75,9 +76,18 @@ final class ServerAcquirer implements Claimant {
     }
 
     void acquire(Router.Target target) {
-        Pool pool = target == Router.Target.STANDBY
-                ? group.forRead(relay.monitor, router == null ? 0 : router.minLsn()) : group.primary();
         deadOnArrival = 0;
+        if (target == Router.Target.STANDBY) {
+            List<Pool> readers = group.readers(relay.monitor, router == null ? 0 : router.minLsn());
+            if (readers.isEmpty()) {
+                awaitFailover(target, null);
+                return;
+            }
+            asking(target);
+            group.acquireRead(readers, this); // granted() says which pool answered
+            return;
+        }
+        Pool pool = group.primary();
         if (pool == null) {
             awaitFailover(target, null);
             return;
@@ -124,14 +134,17 @@ final class ServerAcquirer implements Claimant {
     }
 
     private void acquireFrom(Pool pool, Router.Target target) {
+        asking(target);
+        pool.acquire(this);
+    }
+
+    private void asking(Router.Target target) {
         waitingForServer = true;
         relay.traffic.waiting();
-        current = pool;
         currentTarget = target;
         // The client stays readable meanwhile (no epoll change per transaction): what it sends is held, and reading
         // stops only if it sends much before a server is there (Relay.clientFrame).
         asking = true; // before asking: the pool may answer within the call
-        pool.acquire(this); // current and currentTarget say what was asked
     }
 
     @Override
@@ -139,21 +152,21 @@ final class ServerAcquirer implements Claimant {
         return ctx.channel().eventLoop();
     }
 
-    /** The pool's answer to {@link #acquireFrom}: a connection (perhaps after the client left). */
+    /** The pool's answer to {@link #acquire}: a connection (perhaps after the client left). */
     @Override
-    public void granted(ServerConnection conn) {
+    public void granted(Pool pool, ServerConnection conn) {
         asking = false;
+        current = pool;
         if (relay.closed()) {
-            current.release(conn);
+            pool.release(conn);
             return;
         }
         sync(conn);
     }
 
-    /** The pool's answer to {@link #acquireFrom}: no connection. */
+    /** The pool's answer to {@link #acquire}: no connection. */
     @Override
-    public void refused(Throwable cause) {
-        Pool pool = current;
+    public void refused(Pool pool, Throwable cause) {
         Router.Target target = currentTarget;
         asking = false;
         waitingForServer = false;
@@ -246,10 +259,12 @@ final class ServerAcquirer implements Claimant {
         relay.linked(conn);
     }
 
-    /** The client is gone: stop asking the pool. */
+    /** The client is gone: stop asking the pools (a read may wait in several). */
     void cancel() {
         if (asking) {
-            current.cancel(this);
+            for (Pool p : group.all()) {
+                p.cancel(this);
+            }
         }
     }
 }

@@ -2,7 +2,6 @@ package io.pgrelay.proxy.pool;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -25,10 +24,12 @@ import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Server connections for one (database, user) pair on one server, bounded by pool_size. Clients that find no idle
- * connection and no room for a new one wait in FIFO order up to query_wait_timeout. A connection comes back through
+ * connection and no room for a new one wait in FIFO order up to query_wait_timeout; a read that several servers could
+ * serve waits in each of their pools at once ({@link #offer}). A connection comes back through
  * {@link #release}: reset with DISCARD ALL when the server owes nothing, otherwise cancelled and closed, so a client
  * that vanished mid-query never leaves a connection stuck.
  *
@@ -45,7 +46,7 @@ public final class Pool {
 
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final Set<ServerConnection> open = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final WaitQueue waiters = new WaitQueue();
     /** Fails the waiters past query_wait_timeout; null while none waits with a deadline. */
     private ScheduledFuture<?> expiry;
     private int opening;
@@ -86,7 +87,7 @@ public final class Pool {
             refused = closed;
             if (!refused) {
                 if (paused) {
-                    enqueue(claimant, loop);
+                    enqueue(claimant, loop, null);
                     return;
                 }
                 shares.know(loop);
@@ -95,19 +96,93 @@ public final class Pool {
                     if (open.size() + opening < settings.poolSize()) {
                         opening++;
                     } else {
-                        enqueue(claimant, loop);
+                        enqueue(claimant, loop, null);
                         return;
                     }
                 }
             }
         }
         if (refused) {
-            refuse(claimant, shuttingDown());
+            Answers.refuse(this, claimant, shuttingDown());
         } else if (conn != null) {
-            grant(claimant, conn);
+            Answers.grant(this, claimant, conn);
         } else {
             openFor(claimant, loop);
         }
+    }
+
+    /**
+     * For a read that other pools could serve as well: a connection now when one is idle or there is room to open
+     * one, as {@link #acquire} would give; false, with nothing queued, when the pool is full, paused or closed.
+     */
+    public boolean tryAcquire(Claimant claimant) {
+        EventLoop loop = claimant.loop();
+        ServerConnection conn;
+        synchronized (this) {
+            if (closed || paused) {
+                return false;
+            }
+            shares.know(loop);
+            conn = pollIdle(loop);
+            if (conn == null) {
+                if (open.size() + opening >= settings.poolSize()) {
+                    return false;
+                }
+                opening++;
+            }
+        }
+        if (conn != null) {
+            Answers.grant(this, claimant, conn);
+        } else {
+            openFor(claimant, loop);
+        }
+        return true;
+    }
+
+    /** What {@link #offer} did with a read. */
+    public enum Offer {
+        /** This pool serves it: a connection is on its way (or refused by this pool alone). */
+        SERVED,
+        /** It waits in this pool's queue too. */
+        QUEUED,
+        /** Nothing: the pool is closed, or another pool already serves it. */
+        PASSED
+    }
+
+    /**
+     * For a read that every pool it may use found full ({@link #tryAcquire}): it joins this pool's queue as well as
+     * the others', all sharing {@code taken}, and the first of them to free a connection serves it. Served at once
+     * if a connection freed meanwhile, so none goes idle while the read waits elsewhere.
+     */
+    public Offer offer(Claimant claimant, AtomicBoolean taken) {
+        EventLoop loop = claimant.loop();
+        ServerConnection conn;
+        synchronized (this) {
+            if (closed || taken.get()) {
+                return Offer.PASSED;
+            }
+            conn = paused ? null : pollIdle(loop);
+            if (conn == null && (paused || open.size() + opening >= settings.poolSize())) {
+                enqueue(claimant, loop, taken);
+                return Offer.QUEUED;
+            }
+            if (!taken.compareAndSet(false, true)) {
+                if (conn != null) {
+                    idle.addFirst(conn);
+                }
+                return Offer.PASSED;
+            }
+            shares.know(loop);
+            if (conn == null) {
+                opening++;
+            }
+        }
+        if (conn != null) {
+            Answers.grant(this, claimant, conn);
+        } else {
+            openFor(claimant, loop);
+        }
+        return Offer.SERVED;
     }
 
     /** The same as a future that completes on {@code loop}, for the occasional internal user (catalog lookups). */
@@ -120,44 +195,6 @@ public final class Pool {
         }, promise::tryFailure));
         return promise;
     }
-
-    /** Answers on the claimant's loop; directly when already there, unless grants are nesting (see MAX_NESTED). */
-    static void grant(Claimant claimant, ServerConnection conn) {
-        EventLoop loop = claimant.loop();
-        int[] depth = loop.inEventLoop() ? NESTED.get() : null;
-        if (depth == null || depth[0] >= MAX_NESTED) {
-            loop.execute(() -> claimant.granted(conn));
-            return;
-        }
-        depth[0]++;
-        try {
-            claimant.granted(conn);
-        } finally {
-            depth[0]--;
-        }
-    }
-
-    private static void refuse(Claimant claimant, Throwable cause) {
-        EventLoop loop = claimant.loop();
-        if (loop.inEventLoop()) {
-            claimant.refused(cause);
-        } else {
-            loop.execute(() -> claimant.refused(cause));
-        }
-    }
-
-    /**
-     * A grant may hand a connection straight back (a login needs the server only to learn its parameters), which
-     * grants it to the next claimant in the same call: past this depth the next grant is a task, so a queue of
-     * thousands of logins does not become a stack of thousands of frames.
-     */
-    private static final int MAX_NESTED = 8;
-    private static final FastThreadLocal<int[]> NESTED = new FastThreadLocal<>() {
-        @Override
-        protected int[] initialValue() {
-            return new int[1];
-        }
-    };
 
     /**
      * The most recently used live idle connection, preferring one on the caller's event loop: a client and its
@@ -178,10 +215,11 @@ public final class Pool {
         return idle.pollFirst(); // all live: the scan above met every one
     }
 
-    private void enqueue(Claimant claimant, EventLoop loop) {
+    private void enqueue(Claimant claimant, EventLoop loop, AtomicBoolean taken) {
         long ms = settings.queryWaitTimeout().toMillis();
-        Waiter w = new Waiter(claimant, loop, ms > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms) : 0);
-        waiters.addLast(w);
+        Waiter w = new Waiter(claimant, loop, ms > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms) : 0,
+                taken);
+        waiters.add(w);
         if (ms > 0) { // 0: wait as long as it takes
             long delay = TimeUnit.MILLISECONDS.toNanos(ms);
             if (expiry != null && expiry.getDelay(TimeUnit.NANOSECONDS) > delay) {
@@ -200,7 +238,7 @@ public final class Pool {
      */
     public void cancel(Claimant claimant) {
         synchronized (this) {
-            waiters.removeIf(w -> w.claimant == claimant);
+            waiters.remove(claimant);
         }
     }
 
@@ -213,26 +251,15 @@ public final class Pool {
         long now = System.nanoTime();
         synchronized (this) {
             expiry = null;
-            Waiter next = null;
-            for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-                Waiter w = it.next();
-                if (w.deadlineNanos == 0) {
-                    continue;
-                }
-                if (w.deadlineNanos - now <= 0) {
-                    it.remove();
-                    expired.add(w);
-                } else if (next == null || w.deadlineNanos - next.deadlineNanos < 0) {
-                    next = w;
-                }
-            }
+            Waiter next = waiters.expire(now, expired);
             if (next != null) {
                 expiry = next.loop.schedule(this::expireWaiters, next.deadlineNanos - now, TimeUnit.NANOSECONDS);
             }
         }
         long ms = settings.queryWaitTimeout().toMillis();
         for (Waiter w : expired) {
-            refuse(w.claimant, new PgRelayException(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+            Answers.refuse(this, w.claimant, new PgRelayException(ErrorResponse.fatal(
+                    SqlState.TOO_MANY_CONNECTIONS,
                     "no server connection available for database \"" + key.database() + "\" user \""
                             + key.user() + "\" within query_wait_timeout (" + ms + " ms); all "
                             + settings.poolSize() + " connections of the pool are in use")));
@@ -260,13 +287,13 @@ public final class Pool {
                     open.add(conn);
                 }
                 conn.channel().closeFuture().addListener(c -> onClosed(conn));
-                grant(claimant, conn);
+                Answers.grant(this, claimant, conn);
             } else {
                 synchronized (this) {
                     opening--;
                     shares.closed(loop);
                 }
-                refuse(claimant, f.cause());
+                Answers.refuse(this, claimant, f.cause());
                 // Room was freed: a queued client may try a connection of its own (and fail fast if the server is down).
                 serveWaiters();
             }
@@ -338,7 +365,7 @@ public final class Pool {
             if (closed || !conn.channel().isActive()) {
                 w = null;
             } else {
-                w = paused ? null : Waiter.poll(waiters, conn.channel().eventLoop());
+                w = paused ? null : waiters.poll(conn.channel().eventLoop());
                 if (w == null) {
                     conn.markIdle(now);
                     idle.addFirst(conn); // LIFO: the warmest connection goes out next
@@ -350,7 +377,7 @@ public final class Pool {
             conn.close();
             return;
         }
-        grant(w.claimant, conn);
+        Answers.grant(this, w.claimant, conn);
     }
 
     private void onClosed(ServerConnection conn) {
@@ -372,6 +399,9 @@ public final class Pool {
                     return;
                 }
                 w = waiters.pollFirst();
+                if (w == null) {
+                    return; // only reads that another pool served were left
+                }
                 opening++;
             }
             openFor(w.claimant, w.loop);
@@ -420,22 +450,21 @@ public final class Pool {
 
     /** Stops handing out connections, fails the waiting clients and closes the idle connections. */
     public void close() {
-        ArrayDeque<Waiter> failed;
+        List<Waiter> failed;
         synchronized (this) {
             closed = true;
             for (ServerConnection c : idle) {
                 c.channel().close();
             }
             idle.clear();
-            failed = new ArrayDeque<>(waiters);
-            waiters.clear();
+            failed = waiters.drain();
             if (expiry != null) {
                 expiry.cancel(false);
                 expiry = null;
             }
         }
         for (Waiter w : failed) {
-            refuse(w.claimant, shuttingDown());
+            Answers.refuse(this, w.claimant, shuttingDown());
         }
     }
 
@@ -544,7 +573,7 @@ public final class Pool {
 
     /** Counts for logs, tests and (later) the admin console. */
     public synchronized PoolStats stats() {
-        return new PoolStats(open.size() - idle.size(), idle.size(), opening, waiters.size());
+        return new PoolStats(open.size() - idle.size(), idle.size(), opening, waiters.live());
     }
 
     @Override

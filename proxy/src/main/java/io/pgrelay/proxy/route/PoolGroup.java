@@ -4,6 +4,7 @@ import io.pgrelay.config.Routing;
 import io.pgrelay.protocol.sql.ClassifierSettings;
 import io.pgrelay.protocol.sql.StatementClassifier;
 import java.util.regex.Pattern;
+import io.pgrelay.proxy.pool.Claimant;
 import io.pgrelay.proxy.pool.Pool;
 import io.pgrelay.proxy.pool.PoolKey;
 import io.pgrelay.proxy.health.HealthMonitor;
@@ -13,6 +14,7 @@ import io.pgrelay.proxy.health.Topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -133,30 +135,65 @@ public final class PoolGroup {
     }
 
     /**
-     * A pool for a read: a standby (or the primary when it takes reads too), by the load-balancing mode, among those
-     * within the lag limits and, when {@code minLsn > 0}, that have replayed up to it. The primary when none fits;
-     * null when no server can take reads now.
+     * The pools a read may use now: the standbys (and the primary when it takes reads too) within the lag limits and,
+     * when {@code minLsn > 0}, that have replayed up to it. The primary alone when none fits; empty when no server
+     * can take reads now.
      */
-    public Pool forRead(HealthMonitor monitor, long minLsn) {
+    public List<Pool> readers(HealthMonitor monitor, long minLsn) {
         View v = view();
         Pool primary = v.primary();
         List<Pool> readers = v.readers();
-        if (readers.isEmpty()) {
-            return null;
+        if (readers.isEmpty() || (minLsn == 0 && routing.maxReplicaLagBytes() == 0
+                && routing.maxReplicaLag().isZero())) {
+            return readers;
         }
-        List<Pool> eligible = readers;
-        if (minLsn > 0 || routing.maxReplicaLagBytes() > 0 || !routing.maxReplicaLag().isZero()) {
-            eligible = new ArrayList<>(readers.size());
-            for (Pool p : readers) {
-                if (p == primary || fits(monitor, p, minLsn)) {
-                    eligible.add(p);
-                }
-            }
-            if (eligible.isEmpty()) {
-                return primary != null ? primary : pick(readers); // no primary: a lagging standby beats nothing
+        List<Pool> eligible = new ArrayList<>(readers.size());
+        for (Pool p : readers) {
+            if (p == primary || fits(monitor, p, minLsn)) {
+                eligible.add(p);
             }
         }
-        return pick(eligible);
+        if (eligible.isEmpty()) {
+            return List.of(primary != null ? primary : pick(readers)); // no primary: a lagging standby beats nothing
+        }
+        return eligible;
+    }
+
+    /**
+     * Asks {@code readers} (from {@link #readers}, not empty) for a connection for a read: the pool the balancing
+     * mode picks when it has one idle or room for one, else any other that has. When all are full the read waits
+     * in all their queues at once and takes the first connection any of them frees: one line for the 2 x 20
+     * connections of two standbys rather than two lines of 20, where a read could wait on one standby while the
+     * other had a connection free.
+     */
+    public void acquireRead(List<Pool> readers, Claimant claimant) {
+        Pool first = pick(readers);
+        int n = readers.size();
+        if (n == 1) {
+            first.acquire(claimant);
+            return;
+        }
+        if (first.tryAcquire(claimant)) {
+            return;
+        }
+        int start = readers.indexOf(first);
+        for (int i = 1; i < n; i++) {
+            if (readers.get((start + i) % n).tryAcquire(claimant)) {
+                return;
+            }
+        }
+        AtomicBoolean taken = new AtomicBoolean();
+        boolean queued = false;
+        for (int i = 0; i < n; i++) {
+            Pool.Offer o = readers.get((start + i) % n).offer(claimant, taken);
+            if (o == Pool.Offer.SERVED) {
+                return;
+            }
+            queued |= o == Pool.Offer.QUEUED;
+        }
+        if (!queued) {
+            first.acquire(claimant); // every one closed (shutdown, or drained by a reload): its answer says so
+        }
     }
 
     /** Within the lag limits and past {@code minLsn}, as far as the last probe knows; unknown fails an LSN check. */

@@ -41,11 +41,11 @@ class PoolGrantTest {
             }
 
             @Override
-            public void granted(ServerConnection conn) {
+            public void granted(Pool pool, ServerConnection conn) {
                 deepest.accumulateAndGet(depth.incrementAndGet(), Math::max);
                 try {
                     if (granted.incrementAndGet() < total) {
-                        Pool.grant(this, conn); // the next login, while this one is still on the stack
+                        Answers.grant(pool, this, conn); // the next login, while this one is still on the stack
                     } else {
                         done.complete(null);
                     }
@@ -55,11 +55,11 @@ class PoolGrantTest {
             }
 
             @Override
-            public void refused(Throwable cause) {
+            public void refused(Pool pool, Throwable cause) {
                 done.completeExceptionally(cause);
             }
         };
-        loop.execute(() -> Pool.grant(chain, null));
+        loop.execute(() -> Answers.grant(null, chain, null));
         done.get(30, TimeUnit.SECONDS);
         assertThat(granted).hasValue(total);
         assertThat(deepest.get()).isEqualTo(9); // the task's own call plus eight nested ones
@@ -70,7 +70,7 @@ class PoolGrantTest {
         CompletableFuture<Boolean> onItsLoop = new CompletableFuture<>();
         Claimant claimant = Claimant.of(loop, conn -> onItsLoop.complete(loop.inEventLoop()),
                 onItsLoop::completeExceptionally);
-        other.execute(() -> Pool.grant(claimant, null));
+        other.execute(() -> Answers.grant(null, claimant, null));
         assertThat(onItsLoop.get(5, TimeUnit.SECONDS)).isTrue();
     }
 }
