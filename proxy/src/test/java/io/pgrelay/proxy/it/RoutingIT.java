@@ -15,10 +15,6 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -49,10 +45,7 @@ class RoutingIT {
                 + "write_functions = [\"^app_double$\"]\nread_only_functions = [\"^app_touch$\"]\n"
                 + "[pools.fn.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 3\n"
                 + "[pools.fn.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n"
-                + weightedPool("weighted", 3, 1) + weightedPool("noreads", 1, 0)
-                + weightedPool("one_each", 1, 1).replace("pool_size = 3", "pool_size = 1")
-                        .replace("primary_reads_enabled = false\n", "primary_reads_enabled = false\n"
-                                + "read_only_functions = [\"^pg_sleep$\"]\n");
+                + weightedPool("weighted", 3, 1) + weightedPool("noreads", 1, 0);
         proxy = TestProxy.start(config);
         try (Connection c = cluster.connect(cluster.primary(), "app", "app", "app");
              Statement st = c.createStatement()) {
@@ -100,54 +93,6 @@ class RoutingIT {
             }
         }
         assertThat(seen).isEqualTo(standbyPorts);
-    }
-
-    /**
-     * Two standbys with one connection each, both busy: a read takes whichever frees first. Round robin sends the
-     * third read to the standby of the first, long one; it runs on the other as soon as the short one ends, rather
-     * than waiting for the long one in its own standby's line.
-     */
-    @Test
-    void aReadTakesTheFirstStandbyConnectionThatFrees() throws Exception {
-        io.pgrelay.proxy.route.PoolGroup group = proxy.server().group("one_each", "app");
-        String sleep = "SELECT pg_catalog.inet_server_port() FROM pg_catalog.pg_sleep(%s)";
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try (Connection a = proxy.connect("one_each", "app", "app", new Properties());
-             Connection b = proxy.connect("one_each", "app", "app", new Properties());
-             Connection c = proxy.connect("one_each", "app", "app", new Properties());
-             Statement sa = a.createStatement(); Statement sb = b.createStatement();
-             Statement sc = c.createStatement()) {
-            Future<Integer> longRead = threads.submit(() -> port(sa, String.format(sleep, "8")));
-            await().atMost(Duration.ofSeconds(5)).until(() -> busy(group) == 1);
-            Future<Integer> shortRead = threads.submit(() -> port(sb, String.format(sleep, "1")));
-            await().atMost(Duration.ofSeconds(5)).until(() -> busy(group) == 2);
-            long start = System.nanoTime();
-            int third = port(sc, WHERE);
-            long tookMs = (System.nanoTime() - start) / 1_000_000;
-            assertThat(longRead.isDone()).as("the third read did not wait for the long one").isFalse();
-            int shortPort = shortRead.get(10, TimeUnit.SECONDS);
-            assertThat(third).isEqualTo(shortPort);
-            assertThat(tookMs).isLessThan(6000);
-            assertThat(longRead.get(15, TimeUnit.SECONDS)).isNotEqualTo(shortPort);
-            assertThat(Set.of(third, longRead.get())).isEqualTo(standbyPorts);
-        } finally {
-            threads.shutdownNow();
-        }
-        // The copy of the third read left in the long one's line was dropped: no one waits, both connections idle.
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-            for (io.pgrelay.proxy.pool.Pool p : group.all()) {
-                assertThat(p.stats().waiting()).isZero();
-                assertThat(p.stats().active()).isZero();
-            }
-        });
-    }
-
-    private static int busy(io.pgrelay.proxy.route.PoolGroup group) {
-        int n = 0;
-        for (io.pgrelay.proxy.pool.Pool p : group.all()) {
-            n += p.stats().active();
-        }
-        return n;
     }
 
     @Test

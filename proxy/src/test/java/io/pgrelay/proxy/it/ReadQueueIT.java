@@ -1,0 +1,166 @@
+package io.pgrelay.proxy.it;
+
+import io.pgrelay.cluster.LocalCluster;
+import io.pgrelay.cluster.PgServer;
+import io.pgrelay.proxy.pool.Pool;
+import io.pgrelay.proxy.route.PoolGroup;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Reads waiting for a standby connection, over the real primary and two standbys with one connection each: a read
+ * that finds both busy waits for whichever frees first, runs on the primary after query_wait_timeout, and leaves
+ * both lines when its client goes.
+ */
+class ReadQueueIT {
+    private static final String WHERE = "SELECT pg_catalog.inet_server_port()";
+    private static final String SLEEP = "SELECT pg_catalog.inet_server_port() FROM pg_catalog.pg_sleep(%s)";
+    private static LocalCluster cluster;
+    private static TestProxy proxy;
+    private static PoolGroup group;
+    private static Set<Integer> standbyPorts;
+    private final ExecutorService threads = Executors.newFixedThreadPool(3);
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = SharedCluster.get();
+        standbyPorts = new HashSet<>();
+        for (PgServer s : cluster.standbys()) {
+            standbyPorts.add(s.port());
+        }
+        proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 1, "query_wait_timeout = 3000", "")
+                .replace("pool_mode = \"session\"", "pool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
+                        + "load_balancing_mode = \"round_robin\"\nread_only_functions = [\"^pg_sleep$\"]"));
+        group = proxy.server().group("app", "app");
+    }
+
+    @AfterAll
+    static void stop() {
+        TestProxy.stopAndCheckLeaks(proxy);
+    }
+
+    @AfterEach
+    void idleAgain() {
+        threads.shutdownNow();
+        // Copies of a read left in the line it did not take are dropped: no one waits, every connection is idle.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            for (Pool p : group.all()) {
+                assertThat(p.stats().waiting()).as("waiting in %s", p.target().address()).isZero();
+                assertThat(p.stats().active()).as("active in %s", p.target().address()).isZero();
+            }
+        });
+    }
+
+    private static Connection connect() throws SQLException {
+        return proxy.connect("app", "app", "app", new Properties());
+    }
+
+    private static int port(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /**
+     * Starts a read that holds a standby connection for {@code seconds}; returns once {@code busy} standby
+     * connections are in use (the primary's are not counted: a login borrows one for a moment).
+     */
+    private Future<Integer> hold(Statement st, String seconds, int busy) {
+        Future<Integer> f = threads.submit(() -> port(st, String.format(SLEEP, seconds)));
+        await().atMost(Duration.ofSeconds(5)).until(() -> busyStandbys() == busy);
+        return f;
+    }
+
+    private static int busyStandbys() {
+        int n = 0;
+        for (Pool p : group.standbys()) {
+            n += p.stats().active();
+        }
+        return n;
+    }
+
+    private static int waiting(PoolGroup g) {
+        int n = 0;
+        for (Pool p : g.all()) {
+            n += p.stats().waiting();
+        }
+        return n;
+    }
+
+    /**
+     * Round robin sends the third read to the standby of the first, long one; it runs on the other as soon as the
+     * short one ends, rather than waiting for the long one in its own standby's line.
+     */
+    @Test
+    void aReadTakesTheFirstStandbyConnectionThatFrees() throws Exception {
+        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
+             Statement sa = a.createStatement(); Statement sb = b.createStatement();
+             Statement sc = c.createStatement()) {
+            Future<Integer> longRead = hold(sa, "6", 1);
+            Future<Integer> shortRead = hold(sb, "0.5", 2);
+            int third = port(sc, WHERE);
+            assertThat(longRead.isDone()).as("the third read did not wait for the long one").isFalse();
+            int shortPort = shortRead.get(10, TimeUnit.SECONDS);
+            assertThat(third).isEqualTo(shortPort);
+            assertThat(Set.of(shortPort, longRead.get(15, TimeUnit.SECONDS))).isEqualTo(standbyPorts);
+        }
+    }
+
+    @Test
+    void aReadThatWaitedQueryWaitTimeoutForTheStandbysRunsOnThePrimary() throws Exception {
+        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
+             Statement sa = a.createStatement(); Statement sb = b.createStatement();
+             Statement sc = c.createStatement()) {
+            Future<Integer> first = hold(sa, "6", 1);
+            Future<Integer> second = hold(sb, "6", 2);
+            long start = System.nanoTime();
+            int third = port(sc, WHERE);
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertThat(third).isEqualTo(cluster.primary().port());
+            assertThat(tookMs).as("it waited query_wait_timeout first").isBetween(2500L, 5900L);
+            assertThat(first.isDone() || second.isDone()).isFalse();
+            assertThat(Set.of(first.get(15, TimeUnit.SECONDS), second.get(15, TimeUnit.SECONDS)))
+                    .isEqualTo(standbyPorts);
+        }
+    }
+
+    @Test
+    void aClientThatLeavesWhileWaitingLeavesBothLines() throws Exception {
+        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
+             Statement sa = a.createStatement(); Statement sb = b.createStatement();
+             Statement sc = c.createStatement()) {
+            Future<Integer> first = hold(sa, "4", 1);
+            Future<Integer> second = hold(sb, "4", 2);
+            Future<Integer> third = threads.submit(() -> port(sc, WHERE));
+            await().atMost(Duration.ofSeconds(3)).until(() -> waiting(group) == 2); // one copy in each line
+            c.abort(Runnable::run); // the socket closes; pgrelay sees the client go
+            await().atMost(Duration.ofSeconds(3)).until(() -> waiting(group) == 0);
+            assertThat(first.isDone() || second.isDone()).as("both standbys still busy").isFalse();
+            assertThat(third).failsWithin(Duration.ofSeconds(5));
+            assertThat(Set.of(first.get(15, TimeUnit.SECONDS), second.get(15, TimeUnit.SECONDS)))
+                    .isEqualTo(standbyPorts);
+        }
+        try (Connection d = connect(); Statement sd = d.createStatement()) {
+            assertThat(standbyPorts).contains(port(sd, WHERE));
+        }
+    }
+}
