@@ -176,15 +176,12 @@ public final class PoolGroup {
         if (first.tryAcquire(claimant)) {
             return;
         }
-        int start = readers.indexOf(first);
-        for (int i = 1; i < n; i++) {
-            if (readers.get((start + i) % n).tryAcquire(claimant)) {
-                return;
-            }
-        }
+        // The others serve it now if they can, else it waits in their lines; the first's line last (it was full a
+        // moment ago): when all are full, the usual case under load, that is one lock more than there are pools.
         AtomicBoolean taken = new AtomicBoolean();
         boolean queued = false;
-        for (int i = 0; i < n; i++) {
+        int start = readers.indexOf(first);
+        for (int i = 1; i <= n; i++) {
             Pool.Offer o = readers.get((start + i) % n).offer(claimant, taken);
             if (o == Pool.Offer.SERVED) {
                 return;
