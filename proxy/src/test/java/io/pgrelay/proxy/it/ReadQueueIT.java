@@ -73,6 +73,20 @@ class ReadQueueIT {
         return proxy.connect("app", "app", "app", new Properties());
     }
 
+    /** Three clients of the pool, a statement each. */
+    private record Clients(Statement a, Statement b, Statement c) implements AutoCloseable {
+        static Clients open() throws SQLException {
+            return new Clients(connect().createStatement(), connect().createStatement(), connect().createStatement());
+        }
+
+        @Override
+        public void close() throws SQLException {
+            for (Statement st : new Statement[] {a, b, c}) {
+                st.getConnection().close();
+            }
+        }
+    }
+
     private static int port(Statement st, String sql) throws SQLException {
         try (ResultSet rs = st.executeQuery(sql)) {
             rs.next();
@@ -112,12 +126,10 @@ class ReadQueueIT {
      */
     @Test
     void aReadTakesTheFirstStandbyConnectionThatFrees() throws Exception {
-        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
-             Statement sa = a.createStatement(); Statement sb = b.createStatement();
-             Statement sc = c.createStatement()) {
-            Future<Integer> longRead = hold(sa, "6", 1);
-            Future<Integer> shortRead = hold(sb, "0.5", 2);
-            int third = port(sc, WHERE);
+        try (Clients t = Clients.open()) {
+            Future<Integer> longRead = hold(t.a(), "6", 1);
+            Future<Integer> shortRead = hold(t.b(), "0.5", 2);
+            int third = port(t.c(), WHERE);
             assertThat(longRead.isDone()).as("the third read did not wait for the long one").isFalse();
             int shortPort = shortRead.get(10, TimeUnit.SECONDS);
             assertThat(third).isEqualTo(shortPort);
@@ -127,13 +139,11 @@ class ReadQueueIT {
 
     @Test
     void aReadThatWaitedQueryWaitTimeoutForTheStandbysRunsOnThePrimary() throws Exception {
-        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
-             Statement sa = a.createStatement(); Statement sb = b.createStatement();
-             Statement sc = c.createStatement()) {
-            Future<Integer> first = hold(sa, "6", 1);
-            Future<Integer> second = hold(sb, "6", 2);
+        try (Clients t = Clients.open()) {
+            Future<Integer> first = hold(t.a(), "6", 1);
+            Future<Integer> second = hold(t.b(), "6", 2);
             long start = System.nanoTime();
-            int third = port(sc, WHERE);
+            int third = port(t.c(), WHERE);
             long tookMs = (System.nanoTime() - start) / 1_000_000;
             assertThat(third).isEqualTo(cluster.primary().port());
             assertThat(tookMs).as("it waited query_wait_timeout first").isBetween(2500L, 5900L);
@@ -145,14 +155,12 @@ class ReadQueueIT {
 
     @Test
     void aClientThatLeavesWhileWaitingLeavesBothLines() throws Exception {
-        try (Connection a = connect(); Connection b = connect(); Connection c = connect();
-             Statement sa = a.createStatement(); Statement sb = b.createStatement();
-             Statement sc = c.createStatement()) {
-            Future<Integer> first = hold(sa, "4", 1);
-            Future<Integer> second = hold(sb, "4", 2);
-            Future<Integer> third = threads.submit(() -> port(sc, WHERE));
+        try (Clients t = Clients.open()) {
+            Future<Integer> first = hold(t.a(), "4", 1);
+            Future<Integer> second = hold(t.b(), "4", 2);
+            Future<Integer> third = threads.submit(() -> port(t.c(), WHERE));
             await().atMost(Duration.ofSeconds(3)).until(() -> waiting(group) == 2); // one copy in each line
-            c.abort(Runnable::run); // the socket closes; pgrelay sees the client go
+            t.c().getConnection().abort(Runnable::run); // the socket closes; pgrelay sees the client go
             await().atMost(Duration.ofSeconds(3)).until(() -> waiting(group) == 0);
             assertThat(first.isDone() || second.isDone()).as("both standbys still busy").isFalse();
             assertThat(third).failsWithin(Duration.ofSeconds(5));
