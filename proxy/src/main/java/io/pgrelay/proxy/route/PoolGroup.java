@@ -35,8 +35,11 @@ public final class PoolGroup {
     private final ProcCatalog catalog;
     private final StatementClassifier classifier;
 
-    /** The primary now (null: none) and the pools that take reads, for one topology version. */
-    private record View(long version, Pool primary, List<Pool> readers) {
+    /**
+     * The primary now (null: none), the pools that take reads, and those of them that are standbys (where a read
+     * that finds its pool full may wait), for one topology version.
+     */
+    private record View(long version, Pool primary, List<Pool> readers, List<Pool> standbyReaders) {
     }
 
     /** With roles fixed by the config (no health checks). */
@@ -85,10 +88,11 @@ public final class PoolGroup {
                 r.add(p);
             }
         }
+        List<Pool> standbyReaders = List.copyOf(r);
         if (primary != null && ((routing.primaryReadsEnabled() && primary.target().weight() > 0) || r.isEmpty())) {
             r.add(primary);
         }
-        return new View(s.version(), primary, List.copyOf(r));
+        return new View(s.version(), primary, List.copyOf(r), standbyReaders);
     }
 
     private static List<Pattern> patterns(List<String> regexes) {
@@ -161,15 +165,19 @@ public final class PoolGroup {
 
     /**
      * Asks {@code readers} (from {@link #readers}, not empty) for a connection for a read: the pool the balancing
-     * mode picks when it has one idle or room for one, else any other that has. When all are full the read waits
-     * in all their queues at once and takes the first connection any of them frees: one line for the 2 x 20
-     * connections of two standbys rather than two lines of 20, where a read could wait on one standby while the
-     * other had a connection free.
+     * mode picks when it has one idle or room for one. When a standby is picked and found full, the read goes to any
+     * other standby among {@code readers} that has a connection to spare, or else waits in all their lines at once
+     * and takes the first connection any of them frees: one line for the 2 x 20 connections of two standbys rather
+     * than two lines of 20, where a read could wait on one standby while the other had a connection free. The
+     * primary (with primary_reads_enabled) serves only the reads the balancing mode gives it, as before: reads that
+     * spilled over to it would queue ahead of writes.
      */
     public void acquireRead(List<Pool> readers, Claimant claimant) {
         Pool first = pick(readers);
-        int n = readers.size();
-        if (n == 1) {
+        View v = view();
+        List<Pool> lines = standbysAmong(readers, v);
+        int n = lines.size();
+        if (n <= 1 || first == v.primary()) {
             first.acquire(claimant);
             return;
         }
@@ -180,9 +188,9 @@ public final class PoolGroup {
         // moment ago): when all are full, the usual case under load, that is one lock more than there are pools.
         AtomicBoolean taken = new AtomicBoolean();
         boolean queued = false;
-        int start = readers.indexOf(first);
+        int start = lines.indexOf(first);
         for (int i = 1; i <= n; i++) {
-            Pool.Offer o = readers.get((start + i) % n).offer(claimant, taken);
+            Pool.Offer o = lines.get((start + i) % n).offer(claimant, taken);
             if (o == Pool.Offer.SERVED) {
                 return;
             }
@@ -191,6 +199,23 @@ public final class PoolGroup {
         if (!queued) {
             first.acquire(claimant); // every one closed (shutdown, or drained by a reload): its answer says so
         }
+    }
+
+    /** The standbys among {@code readers}: the view's own list unless lag limits or an LSN left fewer. */
+    private static List<Pool> standbysAmong(List<Pool> readers, View v) {
+        if (readers == v.readers()) {
+            return v.standbyReaders();
+        }
+        if (v.primary() == null || !readers.contains(v.primary())) { // List.of(...).contains(null) would throw
+            return readers;
+        }
+        List<Pool> out = new ArrayList<>(readers.size());
+        for (Pool p : readers) {
+            if (p != v.primary()) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     /** Within the lag limits and past {@code minLsn}, as far as the last probe knows; unknown fails an LSN check. */

@@ -36,6 +36,7 @@ class ReadQueueIT {
     private static LocalCluster cluster;
     private static TestProxy proxy;
     private static PoolGroup group;
+    private static PoolGroup withPrimary;
     private static Set<Integer> standbyPorts;
     private final ExecutorService threads = Executors.newFixedThreadPool(3);
 
@@ -46,10 +47,18 @@ class ReadQueueIT {
         for (PgServer s : cluster.standbys()) {
             standbyPorts.add(s.port());
         }
+        String routing = "pool_mode = \"transaction\"\nload_balancing_mode = \"round_robin\"\n"
+                + "read_only_functions = [\"^pg_sleep$\"]\n";
         proxy = TestProxy.start(TestProxy.sessionConfig(cluster, 1, "query_wait_timeout = 3000", "")
-                .replace("pool_mode = \"session\"", "pool_mode = \"transaction\"\nprimary_reads_enabled = false\n"
-                        + "load_balancing_mode = \"round_robin\"\nread_only_functions = [\"^pg_sleep$\"]"));
+                .replace("pool_mode = \"session\"\n", routing + "primary_reads_enabled = false\n")
+                // The primary takes reads too, by weight: 1 in 201, so round robin gives it none of the first 200.
+                + "\n[pools.withprimary]\n" + routing + "primary_reads_enabled = true\n"
+                + "[pools.withprimary.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 1\n"
+                + "[pools.withprimary.shards.0]\ndatabase = \"app\"\nservers = [[\"127.0.0.1\", "
+                + cluster.primary().port() + ", \"primary\", 1], [\"127.0.0.1\", " + cluster.standbys().get(0).port()
+                + ", \"replica\", 100], [\"127.0.0.1\", " + cluster.standbys().get(1).port() + ", \"replica\", 100]]\n");
         group = proxy.server().group("app", "app");
+        withPrimary = proxy.server().group("withprimary", "app");
     }
 
     @AfterAll
@@ -62,21 +71,26 @@ class ReadQueueIT {
         threads.shutdownNow();
         // Copies of a read left in the line it did not take are dropped: no one waits, every connection is idle.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
-            for (Pool p : group.all()) {
+            for (Pool p : java.util.stream.Stream.concat(group.all().stream(), withPrimary.all().stream()).toList()) {
                 assertThat(p.stats().waiting()).as("waiting in %s", p.target().address()).isZero();
                 assertThat(p.stats().active()).as("active in %s", p.target().address()).isZero();
             }
         });
     }
 
-    private static Connection connect() throws SQLException {
-        return proxy.connect("app", "app", "app", new Properties());
+    private static Connection connect(String database) throws SQLException {
+        return proxy.connect(database, "app", "app", new Properties());
     }
 
     /** Three clients of the pool, a statement each. */
     private record Clients(Statement a, Statement b, Statement c) implements AutoCloseable {
         static Clients open() throws SQLException {
-            return new Clients(connect().createStatement(), connect().createStatement(), connect().createStatement());
+            return open("app");
+        }
+
+        static Clients open(String database) throws SQLException {
+            return new Clients(connect(database).createStatement(), connect(database).createStatement(),
+                    connect(database).createStatement());
         }
 
         @Override
@@ -99,14 +113,18 @@ class ReadQueueIT {
      * connections are in use (the primary's are not counted: a login borrows one for a moment).
      */
     private Future<Integer> hold(Statement st, String seconds, int busy) {
+        return hold(group, st, seconds, busy);
+    }
+
+    private Future<Integer> hold(PoolGroup g, Statement st, String seconds, int busy) {
         Future<Integer> f = threads.submit(() -> port(st, String.format(SLEEP, seconds)));
-        await().atMost(Duration.ofSeconds(5)).until(() -> busyStandbys() == busy);
+        await().atMost(Duration.ofSeconds(5)).until(() -> busyStandbys(g) == busy);
         return f;
     }
 
-    private static int busyStandbys() {
+    private static int busyStandbys(PoolGroup g) {
         int n = 0;
-        for (Pool p : group.standbys()) {
+        for (Pool p : g.standbys()) {
             n += p.stats().active();
         }
         return n;
@@ -167,8 +185,26 @@ class ReadQueueIT {
             assertThat(Set.of(first.get(15, TimeUnit.SECONDS), second.get(15, TimeUnit.SECONDS)))
                     .isEqualTo(standbyPorts);
         }
-        try (Connection d = connect(); Statement sd = d.createStatement()) {
+        try (Connection d = connect("app"); Statement sd = d.createStatement()) {
             assertThat(standbyPorts).contains(port(sd, WHERE));
+        }
+    }
+
+    /**
+     * With primary_reads_enabled the primary takes the reads the balancing mode gives it, and no others: a read
+     * that finds the standbys full waits for one of them even though the primary has a connection free, so reads
+     * that spilled over do not queue ahead of writes in the primary's line. (Round robin by weight sends all three
+     * reads here to the first standby; the second spills to the other standby.)
+     */
+    @Test
+    void withPrimaryReadsAReadThatFindsTheStandbysFullWaitsForThemNotThePrimary() throws Exception {
+        try (Clients t = Clients.open("withprimary")) {
+            Future<Integer> longRead = hold(withPrimary, t.a(), "6", 1);
+            Future<Integer> shortRead = hold(withPrimary, t.b(), "0.5", 2);
+            int third = port(t.c(), WHERE);
+            assertThat(third).isEqualTo(shortRead.get(10, TimeUnit.SECONDS)).isNotEqualTo(cluster.primary().port());
+            assertThat(longRead.isDone()).isFalse();
+            assertThat(Set.of(third, longRead.get(15, TimeUnit.SECONDS))).isEqualTo(standbyPorts);
         }
     }
 }
