@@ -150,9 +150,9 @@ public final class Pool {
     }
 
     /**
-     * For a read that every pool it may use found full ({@link #tryAcquire}): it joins this pool's queue as well as
-     * the others', all sharing {@code taken}, and the first of them to free a connection serves it. Served at once
-     * if a connection freed meanwhile, so none goes idle while the read waits elsewhere.
+     * For a read whose picked pool was full ({@link #tryAcquire}), offered to every standby pool it may use: served
+     * at once when this pool has a connection idle or room for one, else it joins this pool's queue as well as the
+     * others', all sharing {@code taken}, and the first of them to free a connection serves it.
      */
     public Offer offer(Claimant claimant, AtomicBoolean taken) {
         EventLoop loop = claimant.loop();
