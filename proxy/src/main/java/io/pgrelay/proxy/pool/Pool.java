@@ -571,6 +571,11 @@ public final class Pool {
         return new PgRelayException(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgrelay is shutting down"));
     }
 
+    /** In use, opening and queued, for `loc` balancing on every read: O(1), counting copies served elsewhere. */
+    public synchronized int outstanding() {
+        return open.size() - idle.size() + opening + waiters.size();
+    }
+
     /** Counts for logs, tests and (later) the admin console. */
     public synchronized PoolStats stats() {
         return new PoolStats(open.size() - idle.size(), idle.size(), opening, waiters.live());

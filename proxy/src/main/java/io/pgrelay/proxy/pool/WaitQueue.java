@@ -79,6 +79,11 @@ final class WaitQueue {
         waiters.removeIf(w -> w.claimant == claimant);
     }
 
+    /** Entries, copies that another pool answered included. */
+    int size() {
+        return waiters.size();
+    }
+
     /** Waiters not yet answered by another pool. */
     int live() {
         int n = 0;

@@ -249,8 +249,7 @@ public final class PoolGroup {
                 int start = ThreadLocalRandom.current().nextInt(n);
                 for (int i = 0; i < n; i++) {
                     Pool p = readers.get((start + i) % n);
-                    Pool.PoolStats s = p.stats();
-                    double load = (s.active() + s.opening() + s.waiting()) / (double) Math.max(1, p.target().weight());
+                    double load = p.outstanding() / (double) Math.max(1, p.target().weight());
                     if (load < bestLoad) {
                         best = p;
                         bestLoad = load;

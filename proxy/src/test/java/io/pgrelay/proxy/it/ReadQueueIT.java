@@ -26,9 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Reads waiting for a standby connection, over the real primary and two standbys with one connection each: a read
- * that finds both busy waits for whichever frees first, runs on the primary after query_wait_timeout, and leaves
- * both lines when its client goes.
+ * Where reads wait and go, over the real primary and two standbys with one connection each: a read that finds both
+ * busy waits for whichever frees first, runs on the primary after query_wait_timeout, leaves both lines when its
+ * client goes, and does not spill over to a primary that takes reads; `loc` balancing picks the less busy standby.
  */
 class ReadQueueIT {
     private static final String WHERE = "SELECT pg_catalog.inet_server_port()";
@@ -56,7 +56,10 @@ class ReadQueueIT {
                 + "[pools.withprimary.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 1\n"
                 + "[pools.withprimary.shards.0]\ndatabase = \"app\"\nservers = [[\"127.0.0.1\", "
                 + cluster.primary().port() + ", \"primary\", 1], [\"127.0.0.1\", " + cluster.standbys().get(0).port()
-                + ", \"replica\", 100], [\"127.0.0.1\", " + cluster.standbys().get(1).port() + ", \"replica\", 100]]\n");
+                + ", \"replica\", 100], [\"127.0.0.1\", " + cluster.standbys().get(1).port() + ", \"replica\", 100]]\n"
+                + "\n[pools.loc]\n" + routing.replace("round_robin", "loc") + "primary_reads_enabled = false\n"
+                + "[pools.loc.users.0]\nusername = \"app\"\npassword = \"app\"\npool_size = 2\n"
+                + "[pools.loc.shards.0]\ndatabase = \"app\"\nservers = " + TestProxy.servers(cluster) + "\n");
         group = proxy.server().group("app", "app");
         withPrimary = proxy.server().group("withprimary", "app");
     }
@@ -71,7 +74,8 @@ class ReadQueueIT {
         threads.shutdownNow();
         // Copies of a read left in the line it did not take are dropped: no one waits, every connection is idle.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
-            for (Pool p : java.util.stream.Stream.concat(group.all().stream(), withPrimary.all().stream()).toList()) {
+            for (Pool p : java.util.stream.Stream.of(group, withPrimary, proxy.server().group("loc", "app"))
+                    .flatMap(g -> g.all().stream()).toList()) {
                 assertThat(p.stats().waiting()).as("waiting in %s", p.target().address()).isZero();
                 assertThat(p.stats().active()).as("active in %s", p.target().address()).isZero();
             }
@@ -205,6 +209,24 @@ class ReadQueueIT {
             assertThat(third).isEqualTo(shortRead.get(10, TimeUnit.SECONDS)).isNotEqualTo(cluster.primary().port());
             assertThat(longRead.isDone()).isFalse();
             assertThat(Set.of(third, longRead.get(15, TimeUnit.SECONDS))).isEqualTo(standbyPorts);
+        }
+    }
+
+    /** Least outstanding connections: while one standby runs a long read, the short ones all go to the other. */
+    @Test
+    void locSendsReadsToTheLessBusyStandby() throws Exception {
+        PoolGroup loc = proxy.server().group("loc", "app");
+        try (Clients t = Clients.open("loc")) {
+            Future<Integer> longRead = hold(loc, t.a(), "3", 1);
+            Set<Integer> seen = new HashSet<>();
+            for (int i = 0; i < 6; i++) {
+                seen.add(port(t.b(), WHERE));
+                // Its connection back in the pool (given back just after the reply): the next choice is 1 against 0.
+                await().atMost(Duration.ofSeconds(5)).until(() -> busyStandbys(loc) == 1);
+            }
+            int busy = longRead.get(10, TimeUnit.SECONDS);
+            assertThat(seen).hasSize(1).doesNotContain(busy);
+            assertThat(standbyPorts).containsAll(seen);
         }
     }
 }
