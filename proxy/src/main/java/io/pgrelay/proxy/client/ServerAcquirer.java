@@ -34,7 +34,7 @@ final class ServerAcquirer implements Claimant {
     /** Transaction mode only: where each unit of work goes. */
     private final Router router;
     private final SettingsSync settings;
-    /** The pool the linked (or coming) server connection belongs to: the one that answered last. */
+    /** See {@link #pool()}; set by each grant (a read may be granted by any standby it waited for). */
     private Pool current;
     private Router.Target currentTarget = Router.Target.PRIMARY;
     /** Between asking the pool and its answer (what {@link #cancel} takes back). */
@@ -65,7 +65,7 @@ final class ServerAcquirer implements Claimant {
         return waitingForServer;
     }
 
-    /** The pool the linked (or coming) server connection belongs to. */
+    /** The pool the linked (or granted, being set up) server connection belongs to: the one that answered last. */
     Pool pool() {
         return current;
     }

@@ -80,34 +80,8 @@ public final class Pool {
 
     /** Gets a logged-in idle connection for {@code claimant}, at once when one is idle on its loop. */
     public void acquire(Claimant claimant) {
-        EventLoop loop = claimant.loop();
-        ServerConnection conn = null;
-        boolean refused; // answered below, outside the lock
-        synchronized (this) {
-            refused = closed;
-            if (!refused) {
-                if (paused) {
-                    enqueue(claimant, loop, null);
-                    return;
-                }
-                shares.know(loop);
-                conn = pollIdle(loop);
-                if (conn == null) {
-                    if (open.size() + opening < settings.poolSize()) {
-                        opening++;
-                    } else {
-                        enqueue(claimant, loop, null);
-                        return;
-                    }
-                }
-            }
-        }
-        if (refused) {
+        if (take(claimant, null, true) == Offer.PASSED) { // closed
             Answers.refuse(this, claimant, shuttingDown());
-        } else if (conn != null) {
-            Answers.grant(this, claimant, conn);
-        } else {
-            openFor(claimant, loop);
         }
     }
 
@@ -116,27 +90,7 @@ public final class Pool {
      * one, as {@link #acquire} would give; false, with nothing queued, when the pool is full, paused or closed.
      */
     public boolean tryAcquire(Claimant claimant) {
-        EventLoop loop = claimant.loop();
-        ServerConnection conn;
-        synchronized (this) {
-            if (closed || paused) {
-                return false;
-            }
-            shares.know(loop);
-            conn = pollIdle(loop);
-            if (conn == null) {
-                if (open.size() + opening >= settings.poolSize()) {
-                    return false;
-                }
-                opening++;
-            }
-        }
-        if (conn != null) {
-            Answers.grant(this, claimant, conn);
-        } else {
-            openFor(claimant, loop);
-        }
-        return true;
+        return take(claimant, null, false) == Offer.SERVED;
     }
 
     /** What {@link #offer} did with a read. */
@@ -155,24 +109,39 @@ public final class Pool {
      * others', all sharing {@code taken}, and the first of them to free a connection serves it.
      */
     public Offer offer(Claimant claimant, AtomicBoolean taken) {
+        return take(claimant, taken, true);
+    }
+
+    /**
+     * An idle connection for {@code claimant} (one on its loop first), or room to open one; else, with {@code queue},
+     * a place in the queue. {@code taken}, when not null, is shared with the other pools the claimant was offered
+     * to: this pool serves it only if it sets it first. PASSED when closed, already served elsewhere, or full
+     * without {@code queue}.
+     */
+    private Offer take(Claimant claimant, AtomicBoolean taken, boolean queue) {
         EventLoop loop = claimant.loop();
-        ServerConnection conn;
+        ServerConnection conn = null;
         synchronized (this) {
-            if (closed || taken.get()) {
+            if (closed || (taken != null && taken.get())) {
                 return Offer.PASSED;
             }
-            conn = paused ? null : pollIdle(loop);
-            if (conn == null && (paused || open.size() + opening >= settings.poolSize())) {
+            if (!paused) {
+                shares.know(loop);
+                conn = pollIdle(loop);
+            }
+            if (conn == null && (paused || !hasRoom())) {
+                if (!queue) {
+                    return Offer.PASSED;
+                }
                 enqueue(claimant, loop, taken);
                 return Offer.QUEUED;
             }
-            if (!taken.compareAndSet(false, true)) {
+            if (taken != null && !taken.compareAndSet(false, true)) {
                 if (conn != null) {
                     idle.addFirst(conn);
                 }
                 return Offer.PASSED;
             }
-            shares.know(loop);
             if (conn == null) {
                 opening++;
             }
@@ -183,6 +152,11 @@ public final class Pool {
             openFor(claimant, loop);
         }
         return Offer.SERVED;
+    }
+
+    /** Whether pool_size leaves room for one more connection; under the lock. */
+    private boolean hasRoom() {
+        return open.size() + opening < settings.poolSize();
     }
 
     /** The same as a future that completes on {@code loop}, for the occasional internal user (catalog lookups). */
@@ -395,7 +369,7 @@ public final class Pool {
         while (true) {
             Waiter w;
             synchronized (this) {
-                if (closed || paused || waiters.isEmpty() || open.size() + opening >= settings.poolSize()) {
+                if (closed || paused || waiters.isEmpty() || !hasRoom()) {
                     return;
                 }
                 w = waiters.pollFirst();
