@@ -118,6 +118,63 @@ public final class StatementClassifier {
         return false;
     }
 
+    /**
+     * False when the UTF-8 text at {@code index} cannot be a SET, RESET or SHOW: its first word (after spaces and
+     * semicolons) is another word. Only such a text can classify as {@link Command#SET_ROLE_HINT}, {@link
+     * Command#SHOW_ROLE_HINT} or {@link Command#SET_TRANSACTION_READ_ONLY}, so a statement in a transaction, which
+     * the router asks about nothing else, need not be classified at all. True when unsure (a comment, a quote, a
+     * parenthesis first). The buffer is only read.
+     */
+    public static boolean mayBeSetOrShow(ByteBuf buf, int index, int length) {
+        int from = firstWord(buf, index, index + length);
+        if (from < 0) {
+            return true;
+        }
+        int to = wordEnd(buf, from, index + length);
+        return word(buf, from, to, "set") || word(buf, from, to, "show") || word(buf, from, to, "reset");
+    }
+
+    /**
+     * Whether the UTF-8 text's first word (after spaces and semicolons) is {@code lowerCase}, in any case; false when
+     * the text starts otherwise (a comment, a quote, a parenthesis).
+     */
+    public static boolean firstWordIs(ByteBuf buf, int index, int length, String lowerCase) {
+        int from = firstWord(buf, index, index + length);
+        return from >= 0 && word(buf, from, wordEnd(buf, from, index + length), lowerCase);
+    }
+
+    /** Where the first word starts, if the text starts with an ASCII letter after spaces and semicolons; else -1. */
+    private static int firstWord(ByteBuf buf, int i, int end) {
+        for (; i < end; i++) {
+            int c = buf.getByte(i);
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x0b && c != ';') {
+                int lower = c | 0x20;
+                return lower >= 'a' && lower <= 'z' ? i : -1;
+            }
+        }
+        return -1;
+    }
+
+    /** The end of the word at {@code i}, as the lexer reads it: "settings" is one word, not SET. */
+    private static int wordEnd(ByteBuf buf, int i, int end) {
+        while (i < end && SqlLexer.identPart(buf.getByte(i) & 0xff)) {
+            i++;
+        }
+        return i;
+    }
+
+    private static boolean word(ByteBuf buf, int from, int to, String lowerCase) {
+        if (to - from != lowerCase.length()) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            if ((buf.getByte(i) | 0x20) != lowerCase.charAt(i - from)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** E.g. after RELOAD or when the catalog learnt something. */
     public void clearCache() {
         if (cache != null) {

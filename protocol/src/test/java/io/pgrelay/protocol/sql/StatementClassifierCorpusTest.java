@@ -106,6 +106,53 @@ class StatementClassifierCorpusTest {
     }
 
     /**
+     * The router skips classifying a statement in a transaction when {@link StatementClassifier#mayBeSetOrShow} says
+     * it cannot be one of its commands: no corpus text of those commands, nor any mutation of one, may be ruled out.
+     * And the check must rule out the commonest statements, or it saves nothing.
+     */
+    @Test
+    void theSetOrShowCheckNeverRulesOutACommandTheRouterFollows() {
+        java.util.Set<Command> followed = java.util.EnumSet.of(
+                Command.SET_ROLE_HINT, Command.SHOW_ROLE_HINT, Command.SET_TRANSACTION_READ_ONLY);
+        Random random = new Random(20261124L);
+        int checked = 0;
+        int ruledOut = 0;
+        for (Corpus.Case c : CORPUS) {
+            if (!mayBeSetOrShow(c.sql())) {
+                ruledOut++;
+                assertThat(c.command()).as(c.toString()).isNotIn(followed);
+            }
+            if (!followed.contains(c.command())) {
+                continue;
+            }
+            for (int round = 0; round < 40; round++) {
+                String text = round == 0 ? c.sql() : mutate(c.sql(), random);
+                if (text == null) {
+                    break;
+                }
+                assertThat(mayBeSetOrShow(text)).as("%s as:%n%s", c, text).isTrue();
+                assertThat(mayBeSetOrShow(";  " + text)).as("%s after a semicolon", c).isTrue();
+                checked++;
+            }
+        }
+        assertThat(checked).isGreaterThan(100);
+        assertThat(ruledOut).as("corpus texts ruled out").isGreaterThan(CORPUS.size() / 2);
+        for (String sql : new String[] {"SELECT 1", "update t set a = 1", " \n\tINSERT INTO t VALUES (1)", ";;DELETE FROM t",
+            "BEGIN", "COMMIT", "with x as (select 1) select * from x", "settings", "showx 1", "Resets"}) {
+            assertThat(mayBeSetOrShow(sql)).as(sql).isFalse();
+        }
+        for (String sql : new String[] {"SET pgrelay.role = primary", "reset pgrelay.role", "Show server role",
+            "/* pgrelay: standby */ SELECT 1", "-- c\nUPDATE t", "(SELECT 1)", "\"set\"", "_x", "é", "", " ; "}) {
+            assertThat(mayBeSetOrShow(sql)).as(sql).isTrue();
+        }
+    }
+
+    private static boolean mayBeSetOrShow(String sql) {
+        byte[] text = bytes(sql);
+        return StatementClassifier.mayBeSetOrShow(Unpooled.wrappedBuffer(text), 0, text.length);
+    }
+
+    /**
      * Random whitespace and comments between tokens (a hint comment only after the first token, where it must be
      * ignored), and random case for unquoted identifiers. Null when the text does not lex.
      */

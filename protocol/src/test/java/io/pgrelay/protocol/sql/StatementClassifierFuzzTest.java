@@ -31,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link Classification#hint()}, not in the route, so it is not part of this property.
  *
  * <p>{@link #classifiesAnyBytes}: arbitrary bytes (invalid UTF-8 too) through both entry points; nothing throws, the
- * String and in-place ByteBuf paths agree, the cached verdict equals a fresh one, and the buffer is left untouched.
+ * String and in-place ByteBuf paths agree, the cached verdict equals a fresh one, the buffer is left untouched, and a
+ * text {@link StatementClassifier#mayBeSetOrShow} rules out is none of the commands the router follows.
  */
 class StatementClassifierFuzzTest {
     /** Writes without quotes, dollars or comment ends (see the class comment); one per way of writing. */
@@ -80,6 +81,10 @@ class StatementClassifierFuzzTest {
         assertThat(buf.refCnt()).isEqualTo(1);
         assertThat(cached.classify(buf, 0, data.length)).isEqualTo(inPlace);
         assertThat(cached.classify(buf, 0, data.length)).as("cache hit").isEqualTo(inPlace);
+        if (!StatementClassifier.mayBeSetOrShow(buf, 0, data.length)) {
+            assertThat(inPlace.command()).isNotIn(Command.SET_ROLE_HINT, Command.SHOW_ROLE_HINT,
+                    Command.SET_TRANSACTION_READ_ONLY);
+        }
 
         String text = new String(data, StandardCharsets.UTF_8);
         Classification fromString = uncached.classify(text);

@@ -117,8 +117,9 @@ final class UnitRouting {
         boolean writes = false;
         if (deferredBegin != null) {
             // The transaction is read-only if the session says so (default_transaction_read_only) or its first
-            // statement does (SET TRANSACTION READ ONLY); any other goes to the primary.
-            Classification first = classify(held.peekFirst());
+            // statement does (SET TRANSACTION READ ONLY); any other goes to the primary, unclassified.
+            ByteBuf head = held.peekFirst();
+            Classification first = router.defaultReadOnly() || mayBeSetOrShow(head) ? classify(head) : null;
             boolean readOnly = router.defaultReadOnly() || first != null
                     && first.command() == Command.SET_TRANSACTION_READ_ONLY;
             target = readOnly && first != null && router.decide(first) != Router.Target.PRIMARY
@@ -219,6 +220,7 @@ final class UnitRouting {
      */
     private boolean answeredHintBatch() {
         Classification hint = null;
+        String tag = null;
         for (ByteBuf frame : held) {
             byte type = Frames.type(frame);
             if (type == MessageType.PARSE) {
@@ -227,6 +229,7 @@ final class UnitRouting {
                     return false;
                 }
                 hint = c;
+                tag = c.command() == Command.SHOW_ROLE_HINT ? "SHOW" : setTag(frame);
             } else if (type != MessageType.BIND && type != MessageType.DESCRIBE && type != MessageType.EXECUTE
                     && type != MessageType.SYNC && type != MessageType.FLUSH) {
                 return false;
@@ -239,11 +242,12 @@ final class UnitRouting {
         if (!show) {
             router.setSessionRole(hint.hint());
         }
+        String complete = tag;
         answerHeld(() -> show ? roleRowDescription() : Rewrites.emptyReply(ctx.alloc(), MessageType.NO_DATA), () -> {
             if (show) {
                 relay.toClient(roleDataRow());
             }
-            relay.toClient(new CommandComplete(show ? "SHOW" : "SET").encode(ctx.alloc()));
+            relay.toClient(new CommandComplete(complete).encode(ctx.alloc()));
         });
         return true;
     }
@@ -332,6 +336,35 @@ final class UnitRouting {
         }
     }
 
+    /** See {@link StatementClassifier#mayBeSetOrShow}; true for frames without a statement text. */
+    private static boolean mayBeSetOrShow(ByteBuf frame) {
+        return statementIs(frame, StatementClassifier::mayBeSetOrShow, true);
+    }
+
+    /** PostgreSQL's tag for a SET or RESET of pgrelay.role, by its first word. */
+    private static String setTag(ByteBuf frame) {
+        return statementIs(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length, "reset"),
+                false) ? "RESET" : "SET";
+    }
+
+    private interface TextTest {
+        boolean test(ByteBuf buf, int index, int length);
+    }
+
+    /** A test of the statement text a Query or Parse frame carries, in place; {@code otherwise} for other frames. */
+    private static boolean statementIs(ByteBuf frame, TextTest test, boolean otherwise) {
+        switch (Frames.type(frame)) {
+            case MessageType.QUERY:
+                return test.test(frame, frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1);
+            case MessageType.PARSE: {
+                int q = Rewrites.parseQueryStart(frame);
+                return test.test(frame, q, Rewrites.cStringLength(frame, q));
+            }
+            default:
+                return otherwise;
+        }
+    }
+
     private Classification classifyDefinition(byte[] def) {
         int end = 0;
         while (end < def.length && def[end] != 0) {
@@ -348,14 +381,17 @@ final class UnitRouting {
         if (Frames.type(frame) != MessageType.QUERY) {
             return false;
         }
-        Classification c = classify(frame);
-        if (c.command() == Command.QUERY && prepared.deallocated(frame)) {
+        // In a transaction this is the only question asked of a statement: most need no classification to answer it.
+        Classification c = mayBeSetOrShow(frame) ? classify(frame) : null;
+        Command command = c == null ? Command.QUERY : c.command();
+        if (command == Command.QUERY && prepared.deallocated(frame)) {
             relay.toClient(new CommandComplete("DEALLOCATE").encode(ctx.alloc()));
-        } else if (c.command() == Command.SET_ROLE_HINT) {
+        } else if (command == Command.SET_ROLE_HINT) {
             router.setSessionRole(c.hint());
+            String tag = setTag(frame);
             frame.release();
-            relay.toClient(new CommandComplete("SET").encode(ctx.alloc()));
-        } else if (c.command() == Command.SHOW_ROLE_HINT) {
+            relay.toClient(new CommandComplete(tag).encode(ctx.alloc()));
+        } else if (command == Command.SHOW_ROLE_HINT) {
             frame.release();
             relay.toClient(roleRowDescription());
             relay.toClient(roleDataRow());

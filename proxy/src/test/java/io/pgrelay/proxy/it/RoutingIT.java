@@ -267,6 +267,28 @@ class RoutingIT {
         }
     }
 
+    /**
+     * Inside a transaction pgrelay looks at a statement only to catch its own commands (the rest it does not
+     * classify): a hint set there is pgrelay's, not the server's, and steers the reads after COMMIT.
+     */
+    @Test
+    void hintsSetInsideATransactionAreAnsweredByPgrelay() throws Exception {
+        Psql.Result r = Psql.run(proxy.psqlUrl("app", "app", "app"), java.util.Map.of(),
+                "BEGIN", "UPDATE routed SET note = note WHERE id < 0", "SET pgrelay.role = primary",
+                "SHOW pgrelay.role", "SELECT 1", "COMMIT", WHERE, WHERE,
+                "BEGIN", "INSERT INTO routed (note) SELECT 'x' WHERE false", " ;  RESET pgrelay.role", "COMMIT",
+                WHERE, WHERE);
+        assertThat(r.stderr()).isEmpty();
+        java.util.List<String> out = r.stdout().lines().toList();
+        String primary = String.valueOf(primaryPort);
+        assertThat(out).hasSize(14);
+        assertThat(out.subList(0, 12)).as("psql's output, the tags PostgreSQL gives included").containsExactly(
+                "BEGIN", "UPDATE 0", "SET", "primary", "1", "COMMIT", primary, primary,
+                "BEGIN", "INSERT 0 0", "RESET", "COMMIT");
+        assertThat(out.subList(12, 14)).as("reads after RESET pgrelay.role")
+                .allSatisfy(p -> assertThat(standbyPorts).contains(Integer.parseInt(p)));
+    }
+
     @Test
     void readYourWritesWindowSendsReadsAfterAWriteToThePrimary() throws Exception {
         try (Connection c = proxy.connect("ryw", "app", "app", new Properties()); Statement st = c.createStatement()) {
