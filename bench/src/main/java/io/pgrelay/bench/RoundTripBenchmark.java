@@ -56,7 +56,42 @@ public class RoundTripBenchmark {
     private static final byte[] EXTENDED_ANSWER = Wire.concat(Wire.parseComplete(), Wire.bindComplete(), ROW_ANSWER);
     private static final byte[] PREPARED_ANSWER = Wire.concat(Wire.bindComplete(), ROW_ANSWER);
 
+    /**
+     * pgbench's tpcb-like transaction with {@code -M simple}: seven Query messages, the literals inline. BEGIN is
+     * answered by pgrelay (it goes to the server ahead of the first UPDATE); the rest go to the server one by one.
+     */
+    private static final String[] TPCB = {
+        "BEGIN;",
+        "UPDATE pgbench_accounts SET abalance = abalance + %2$d WHERE aid = %1$d;",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = %1$d;",
+        "UPDATE pgbench_tellers SET tbalance = tbalance + %2$d WHERE tid = %3$d;",
+        "UPDATE pgbench_branches SET bbalance = bbalance + %2$d WHERE bid = %4$d;",
+        "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (%3$d, %4$d, %1$d, %2$d, CURRENT_TIMESTAMP);",
+        "END;",
+    };
+    /** What the server answers to each (to the first UPDATE: the BEGIN sent ahead of it, then the UPDATE). */
+    private static final byte[][] TPCB_ANSWERS = {
+        null,
+        Wire.concat(Wire.commandComplete("BEGIN"), Wire.readyForQuery('T'), Wire.commandComplete("UPDATE 1"),
+                Wire.readyForQuery('T')),
+        Wire.concat(Wire.rowDescriptionInt4("abalance"), Wire.dataRow("-4711"), Wire.commandComplete("SELECT 1"),
+                Wire.readyForQuery('T')),
+        Wire.concat(Wire.commandComplete("UPDATE 1"), Wire.readyForQuery('T')),
+        Wire.concat(Wire.commandComplete("UPDATE 1"), Wire.readyForQuery('T')),
+        Wire.concat(Wire.commandComplete("INSERT 0 1"), Wire.readyForQuery('T')),
+        Wire.concat(Wire.commandComplete("COMMIT"), Wire.readyForQuery('I')),
+    };
+    /**
+     * Distinct transactions, their literals drawn as pgbench draws them (scale 10), cycled through: enough that a
+     * text comes round again only after its classifier doorkeeper slot was taken, as with pgbench's random values.
+     */
+    private static final int TPCB_VARIANTS = 1 << 15;
+
     private EmbeddedProxy proxy;
+    private ByteBuf tpcbTexts;
+    private int[] tpcbAt;
+    private ByteBuf[] tpcbAnswers;
+    private int tpcbNext;
     private EmbeddedChannel client;
     private EmbeddedChannel server;
     private ByteBuf simple;
@@ -99,8 +134,48 @@ public class RoundTripBenchmark {
         check(prepared, "PBDES", extendedAnswer, PREPARED_ANSWER);
         check(prepared, "BDES", preparedAnswer, PREPARED_ANSWER);
 
+        setUpTpcb();
+
         plainClient = new EmbeddedChannel(FrameDecoder.forFrontend(1 << 30), new Forward(() -> plainServer));
         plainServer = new EmbeddedChannel(FrameDecoder.forBackend(1 << 30), new Forward(() -> plainClient));
+    }
+
+    /** The tpcb-like texts in one direct buffer, and one transaction checked: what the server and the client see. */
+    private void setUpTpcb() {
+        java.util.Random random = new java.util.Random(20261124);
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        tpcbAt = new int[TPCB_VARIANTS * TPCB.length + 1];
+        for (int v = 0; v < TPCB_VARIANTS; v++) {
+            int aid = 1 + random.nextInt(1_000_000);
+            int delta = random.nextInt(10_001) - 5000;
+            int tid = 1 + random.nextInt(100);
+            int bid = 1 + random.nextInt(10);
+            for (int k = 0; k < TPCB.length; k++) {
+                tpcbAt[v * TPCB.length + k] = all.size();
+                all.writeBytes(Wire.query(String.format(TPCB[k], aid, delta, tid, bid)));
+            }
+        }
+        tpcbAt[TPCB_VARIANTS * TPCB.length] = all.size();
+        tpcbTexts = Wire.direct(all.toByteArray());
+        tpcbAnswers = new ByteBuf[TPCB.length];
+        for (int k = 1; k < TPCB.length; k++) {
+            tpcbAnswers[k] = Wire.direct(TPCB_ANSWERS[k]);
+        }
+        String[] toServer = {"", "QQ", "Q", "Q", "Q", "Q", "Q"};
+        String[] toClient = {"CZ", "CZ", "TDCZ", "CZ", "CZ", "CZ", "CZ"};
+        for (int k = 0; k < TPCB.length; k++) {
+            client.writeInbound(tpcbStatement(TPCB_VARIANTS - 1, k));
+            expectTypes(server, toServer[k], "tpcb statement " + k + " to the server");
+            if (k > 0) {
+                server.writeInbound(tpcbAnswers[k].retainedDuplicate());
+            }
+            expectTypes(client, toClient[k], "tpcb statement " + k + " to the client");
+        }
+    }
+
+    private ByteBuf tpcbStatement(int variant, int k) {
+        int i = variant * TPCB.length + k;
+        return tpcbTexts.retainedSlice(tpcbAt[i], tpcbAt[i + 1] - tpcbAt[i]);
     }
 
     /** A new client through startup and login; the ParameterStatus, BackendKeyData and ReadyForQuery it got. */
@@ -131,8 +206,11 @@ public class RoundTripBenchmark {
         plainServer.finishAndReleaseAll();
         proxy.close();
         for (ByteBuf b : new ByteBuf[] {simple, simpleAnswer, extended, extendedAnswer, prepared, preparedAnswer,
-            startup, terminate}) {
+            startup, terminate, tpcbTexts}) {
             b.release();
+        }
+        for (int k = 1; k < TPCB.length; k++) {
+            tpcbAnswers[k].release();
         }
     }
 
@@ -162,6 +240,24 @@ public class RoundTripBenchmark {
     @Benchmark
     public void extendedPrepared() {
         roundTrip(prepared, preparedAnswer);
+    }
+
+    /**
+     * One pgbench tpcb-like transaction, seven Query messages (see {@link #TPCB}), each text new to the classifier
+     * as pgbench's random literals make it: BEGIN answered by pgrelay, the first UPDATE takes the server connection
+     * (the BEGIN sent ahead of it), END gives it back. Per transaction, not per statement.
+     */
+    @Benchmark
+    public void tpcbTransaction() {
+        int v = tpcbNext++ & (TPCB_VARIANTS - 1);
+        client.writeInbound(tpcbStatement(v, 0));
+        EmbeddedProxy.drain(client, false);
+        for (int k = 1; k < TPCB.length; k++) {
+            client.writeInbound(tpcbStatement(v, k));
+            EmbeddedProxy.drain(server, false);
+            server.writeInbound(tpcbAnswers[k].retainedDuplicate());
+            EmbeddedProxy.drain(client, false);
+        }
     }
 
     /**
