@@ -17,7 +17,8 @@ import java.util.function.BiConsumer;
  *
  * <p>Frames the client sent back to back in one read (an extended-protocol batch: Parse, Bind, Describe, Execute,
  * Sync) and forwarded unchanged go to the server as one slice of that read, one pipeline write instead of five; a
- * frame of its own (a rewritten Bind, an injected Parse) ends the slice and goes after it. Part of one {@link Relay}.
+ * frame of its own (a rewritten Bind, an injected Parse) ends the slice and goes after it, and the small frames after
+ * it are copied to its end (a prepared statement's Describe, Execute and Sync). Part of one {@link Relay}.
  */
 final class LoopHops {
     private final ChannelHandlerContext ctx;
@@ -32,6 +33,12 @@ final class LoopHops {
      * the first frame's once others joined it).
      */
     private ByteBuf first;
+    /**
+     * Or a frame of pgrelay's own (a renamed Bind, an injected Parse: a buffer of its own that nothing else holds),
+     * held so that the small frames written after it are copied to its end: it and they leave in one piece, not one
+     * iovec each.
+     */
+    private ByteBuf own;
     private Channel spanChannel;
     private ByteBuf spanRoot;
     private int spanStart;
@@ -47,18 +54,29 @@ final class LoopHops {
      * buffer, else after them; on the channel at the latest by the next {@link #flushServer} or {@link #sendOutbox}.
      */
     void write(Channel ch, ByteBuf frame) {
-        if (first != null) {
+        if (own != null) {
+            if (ch == spanChannel && appends(frame)) {
+                return;
+            }
+            endSpan();
+        } else if (first != null) {
             if (ch == spanChannel && joins(frame)) {
                 return;
             }
             endSpan();
         }
+        ByteBuf parent = parentOf(frame);
+        if (parent == null && frame.refCnt() == 1 && !frame.isReadOnly() && !composite(frame)) {
+            own = frame; // copying what follows is safe from any loop: the copied frames are released here
+            spanChannel = ch;
+            return;
+        }
         // Joined on the server's own loop only: a span written from another loop would need the tracked frame's
         // release (see endSpan) to cross back.
-        ByteBuf root = ch.eventLoop().inEventLoop() ? parentOf(frame) : null;
+        ByteBuf root = ch.eventLoop().inEventLoop() ? parent : null;
         int at = root == null ? -1 : indexIn(root, frame);
         if (at < 0) {
-            emit(ch, frame); // a buffer of its own (or another loop's): nothing follows it in place
+            emit(ch, frame); // another loop's, or not comparable: nothing follows it in place
             return;
         }
         first = frame;
@@ -66,6 +84,25 @@ final class LoopHops {
         spanRoot = root;
         spanStart = at;
         spanEnd = at + frame.readableBytes();
+    }
+
+    /** Frames up to this size are copied to the end of a held frame of pgrelay's own. */
+    static final int APPENDED_MAX = 256;
+
+    /** Whether {@code frame} was copied to the end of the held frame (then it is released). */
+    private boolean appends(ByteBuf frame) {
+        int n = frame.readableBytes();
+        if (n > APPENDED_MAX || own.maxWritableBytes() < n) {
+            return false;
+        }
+        own.writeBytes(frame, frame.readerIndex(), n);
+        frame.release();
+        return true;
+    }
+
+    private static boolean composite(ByteBuf frame) {
+        ByteBuf b = frame instanceof WrappedByteBuf ? frame.unwrap() : frame;
+        return b instanceof io.netty.buffer.CompositeByteBuf;
     }
 
     /** Whether {@code frame} continues the pending span in place (then it is released: the span covers it). */
@@ -104,8 +141,17 @@ final class LoopHops {
         return at >= 0 && at + frame.readableBytes() <= root.capacity() ? (int) at : -1;
     }
 
-    /** Writes the pending span: its first frame as it is, or one retained slice over the frames joined to it. */
+    /**
+     * Writes the pending span: its first frame as it is, or one retained slice over the frames joined to it; or the
+     * held frame of pgrelay's own, with what was copied to it.
+     */
     private boolean endSpan() {
+        if (own != null) {
+            ByteBuf o = own;
+            own = null;
+            emit(spanChannel, o);
+            return true;
+        }
         ByteBuf f = first;
         if (f == null) {
             return false;
@@ -143,6 +189,10 @@ final class LoopHops {
 
     /** Releases frames written to a server that is gone. */
     void dropOutbox() {
+        if (own != null) {
+            own.release();
+            own = null;
+        }
         if (first != null) {
             first.release(); // the frames joined to it were released when they joined
             first = null;

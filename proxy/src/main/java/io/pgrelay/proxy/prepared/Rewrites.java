@@ -78,17 +78,34 @@ public final class Rewrites {
         return cString(frame, stmt, endOfCString(frame, stmt));
     }
 
+    /**
+     * Parameters up to this size are copied into a renamed Bind, which is then one buffer (one iovec, and room for the
+     * frames after it, see LoopHops); larger ones stay where they are, joined by a composite buffer.
+     */
+    static final int COPIED_PARAMETERS = 1024;
+    /** Room left in a renamed Bind for the Describe, Execute and Sync that usually follow it. */
+    private static final int ROOM_AFTER_BIND = 64;
+
     /** Bind renamed to {@code statement}; consumes {@code frame}. */
     public static ByteBuf renameBind(ByteBufAllocator alloc, ByteBuf frame, String statement) {
         int start = frame.readerIndex() + Frames.HEADER_LENGTH;
         int stmt = endOfCString(frame, start);
         int rest = endOfCString(frame, stmt);
-        ByteBuf head = alloc.buffer(Frames.HEADER_LENGTH + (stmt - start) + statement.length() + 1);
+        int tail = frame.writerIndex() - rest;
+        int headLength = Frames.HEADER_LENGTH + (stmt - start) + statement.length() + 1;
+        boolean copy = tail <= COPIED_PARAMETERS;
+        ByteBuf head = alloc.buffer(copy ? headLength + tail + ROOM_AFTER_BIND : headLength);
         head.writeByte(MessageType.BIND);
         head.writeInt(0);
         head.writeBytes(frame, start, stmt - start); // portal name with its NUL
         Frames.writeCString(head, statement);
-        return join(alloc, head, frame, rest);
+        if (!copy) {
+            return join(alloc, head, frame, rest);
+        }
+        head.writeBytes(frame, rest, tail);
+        frame.release();
+        head.setInt(1, head.readableBytes() - 1);
+        return head;
     }
 
     /** Describe/Close: 'S' or 'P'. */

@@ -126,7 +126,51 @@ class LoopHopsTest {
             hops.write(server, f);
         }
         hops.flushServer(server);
-        assertThat(written()).containsExactly(P, B, D + E + S);
+        assertThat(written()).containsExactly(P, B + D + E + S); // the small frames after it copied to its end
+    }
+
+    @Test
+    void aFrameOfItsOwnTakesSmallFramesOnlyAndForItsChannel() {
+        EmbeddedChannel other = socket(sentOther);
+        String big = "51" + String.format("%08x", 4 + LoopHops.APPENDED_MAX + 1) + "00".repeat(LoopHops.APPENDED_MAX + 1);
+        List<ByteBuf> frames = decoded(hex(Unpooled.directBuffer(), D + big + E + S));
+        hops.write(server, hex(Unpooled.directBuffer(), B));
+        hops.write(server, frames.get(0)); // copied
+        hops.write(server, frames.get(1)); // too big: the Bind goes first, the rest from the read
+        hops.write(server, frames.get(2));
+        hops.write(server, hex(Unpooled.directBuffer(), P));
+        hops.write(other, frames.get(3)); // another channel: the Parse goes first
+        hops.flushServer(other);
+        assertThat(written()).containsExactly(B + D, big + E, P);
+        assertThat(sentOther).containsExactly(S);
+        assertThat(other.finish()).isFalse();
+    }
+
+    @Test
+    void aSharedOrCompositeFrameIsNotWrittenTo() {
+        ByteBuf shared = hex(Unpooled.directBuffer(), B).retain();
+        List<ByteBuf> frames = decoded(hex(Unpooled.directBuffer(), D + E));
+        hops.write(server, shared);
+        hops.write(server, frames.get(0));
+        io.netty.buffer.CompositeByteBuf composite = Unpooled.compositeBuffer();
+        composite.addComponent(true, hex(Unpooled.directBuffer(), B));
+        hops.write(server, composite);
+        hops.write(server, frames.get(1));
+        hops.flushServer(server);
+        assertThat(written()).containsExactly(B, D, B, E);
+        assertThat(ByteBufUtil.hexDump(shared)).isEqualTo(B);
+        shared.release();
+    }
+
+    @Test
+    void aHeldFrameIsReleasedWhenTheServerIsGone() {
+        ByteBuf own = hex(Unpooled.directBuffer(), B);
+        hops.write(server, own);
+        hops.write(server, decoded(hex(Unpooled.directBuffer(), S)).get(0));
+        hops.dropOutbox();
+        assertThat(own.refCnt()).isZero();
+        hops.flushServer(server);
+        assertThat(written()).isEmpty();
     }
 
     @Test
