@@ -101,8 +101,12 @@ final class LoopHops {
     }
 
     private static boolean composite(ByteBuf frame) {
-        ByteBuf b = frame instanceof WrappedByteBuf ? frame.unwrap() : frame;
-        return b instanceof io.netty.buffer.CompositeByteBuf;
+        return undetected(frame) instanceof io.netty.buffer.CompositeByteBuf;
+    }
+
+    /** {@code frame} itself, or the buffer a leak detector's wrapper stands for. */
+    private static ByteBuf undetected(ByteBuf frame) {
+        return frame instanceof WrappedByteBuf ? frame.unwrap() : frame;
     }
 
     /** Whether {@code frame} continues the pending span in place (then it is released: the span covers it). */
@@ -121,7 +125,7 @@ final class LoopHops {
      * first frame keeps alive what the span covers.
      */
     static ByteBuf parentOf(ByteBuf frame) {
-        ByteBuf b = frame instanceof WrappedByteBuf ? frame.unwrap() : frame;
+        ByteBuf b = undetected(frame);
         return b == null ? null : b.unwrap();
     }
 
