@@ -6,6 +6,7 @@ import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.ReadyForQuery;
+import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.Rewrites;
 import io.pgrelay.proxy.prepared.ServerStatements;
 import io.pgrelay.proxy.prepared.StatementRegistry;
@@ -145,13 +146,9 @@ final class PreparedStatements {
      * other names (an SQL-level PREPARE inside a transaction) go to the server.
      */
     boolean deallocated(ByteBuf frame) {
-        int i = frame.readerIndex() + Frames.HEADER_LENGTH;
-        int end = frame.writerIndex();
-        while (i < end && Character.isWhitespace(frame.getByte(i))) {
-            i++;
-        }
-        if (i == end || (frame.getByte(i) | 0x20) != 'd') {
-            return false; // no regex and no String for every SELECT
+        if (!StatementClassifier.firstWordIs(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
+                Frames.bodyLength(frame) - 1, "deallocate")) {
+            return false; // no regex and no String for every SELECT, DELETE or DROP
         }
         java.util.regex.Matcher m = DEALLOCATE.matcher(UnitRouting.statementText(frame, Integer.MAX_VALUE));
         if (!m.matches()) {
