@@ -143,16 +143,46 @@ public final class StatementClassifier {
         return from >= 0 && word(buf, from, wordEnd(buf, from, index + length), lowerCase);
     }
 
+    /**
+     * Whether the UTF-8 text is one command that changes the session and writes no data: SET, RESET, SHOW, DISCARD or
+     * DEALLOCATE, alone. A semicolon followed by anything but spaces and semicolons means more statements (or a
+     * semicolon in a literal or comment), and so false: the safe side, as for a comment or a quote first. The buffer
+     * is only read.
+     */
+    public static boolean isSessionCommand(ByteBuf buf, int index, int length) {
+        int end = index + length;
+        int from = firstWord(buf, index, end);
+        if (from < 0) {
+            return false;
+        }
+        int to = wordEnd(buf, from, end);
+        if (!word(buf, from, to, "set") && !word(buf, from, to, "reset") && !word(buf, from, to, "show")
+                && !word(buf, from, to, "discard") && !word(buf, from, to, "deallocate")) {
+            return false;
+        }
+        int semicolon = buf.indexOf(to, end, (byte) ';');
+        return semicolon < 0 || skipSpaces(buf, semicolon, end) == end;
+    }
+
     /** Where the first word starts, if the text starts with an ASCII letter after spaces and semicolons; else -1. */
     private static int firstWord(ByteBuf buf, int i, int end) {
+        i = skipSpaces(buf, i, end);
+        if (i == end) {
+            return -1;
+        }
+        int lower = buf.getByte(i) | 0x20;
+        return lower >= 'a' && lower <= 'z' ? i : -1;
+    }
+
+    /** The first index from {@code i} that is neither a space (as {@code \s} reads it) nor a semicolon; or end. */
+    private static int skipSpaces(ByteBuf buf, int i, int end) {
         for (; i < end; i++) {
             int c = buf.getByte(i);
             if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x0b && c != ';') {
-                int lower = c | 0x20;
-                return lower >= 'a' && lower <= 'z' ? i : -1;
+                return i;
             }
         }
-        return -1;
+        return end;
     }
 
     /** The end of the word at {@code i}, as the lexer reads it: "settings" is one word, not SET. */

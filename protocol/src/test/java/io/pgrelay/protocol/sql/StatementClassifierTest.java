@@ -195,4 +195,28 @@ class StatementClassifierTest {
         assertThat(c.classify(sb.toString()).route()).isEqualTo(Route.STANDBY);
         assertThat(c.classify(sb + " FOR UPDATE").route()).isEqualTo(Route.PRIMARY);
     }
+
+    @Test
+    void sessionCommandsAreOneSetResetShowDiscardOrDeallocateAlone() {
+        for (String sql : List.of("SET search_path = app", "  set x to 1;", "RESET ALL", "Show work_mem",
+                "DISCARD ALL", "deallocate p1", "SET x = 1;  ;\n", ";SET x = 1", "\tSET\nx=1")) {
+            assertThat(sessionCommand(sql)).as(sql).isTrue();
+        }
+        // More statements after it may write: so may a semicolon the check cannot tell from one in a literal or
+        // comment, and a text that does not start with the word (comment, parenthesis): all count as writes.
+        for (String sql : List.of("SET x = 1; UPDATE t SET a = 1", "SET x = 1;INSERT INTO t VALUES (1)",
+                "SET application_name = 'a;b'", "SET x = 1; -- done", "/* c */ SET x = 1", "-- c\nSET x = 1",
+                "SETTINGS", "settle", "UPDATE t SET a = 1", "SELECT 1", "(SHOW x)", "", " ; ")) {
+            assertThat(sessionCommand(sql)).as(sql).isFalse();
+        }
+        // Only the given span is read: what follows it in the buffer is another frame's.
+        byte[] bytes = "QxxxxSET x = 1\0; UPDATE t SET a = 1".getBytes(StandardCharsets.UTF_8);
+        assertThat(StatementClassifier.isSessionCommand(Unpooled.wrappedBuffer(bytes), 5, 9)).isTrue();
+        assertThat(StatementClassifier.isSessionCommand(Unpooled.wrappedBuffer(bytes), 5, bytes.length - 5)).isFalse();
+    }
+
+    private static boolean sessionCommand(String sql) {
+        byte[] text = sql.getBytes(StandardCharsets.UTF_8);
+        return StatementClassifier.isSessionCommand(Unpooled.wrappedBuffer(text), 0, text.length);
+    }
 }

@@ -138,7 +138,8 @@ final class UnitRouting {
                     reason = router.lastReason(); // the reason of the statement that decided the unit
                 }
                 target = target == null ? t : Router.combine(target, t);
-                writes |= t == Router.Target.PRIMARY && !Router.isSessionCommand(statementText(frame));
+                writes |= t == Router.Target.PRIMARY
+                        && !statementIs(frame, StatementClassifier::isSessionCommand, false);
             }
         }
         if (target == null && onlySyncsHeld()) {
@@ -155,14 +156,9 @@ final class UnitRouting {
         Router.Target where = target == null ? Router.Target.PRIMARY : target;
         relay.routes.routed(group.key().database(),
                 where == Router.Target.PRIMARY ? RouteStats.Role.PRIMARY : RouteStats.Role.REPLICA, reason);
-        // Only a unit with a statement that may write counts for read-your-writes (a SET does not).
+        // Only a unit with a statement that may write counts for read-your-writes (a SET alone does not).
         relay.routedToPrimary(writes);
         acquirer.acquire(where);
-    }
-
-    /** The start of the statement a Query or Parse frame carries, for {@link Router#isSessionCommand}. */
-    private static String statementText(ByteBuf frame) {
-        return statementText(frame, 64);
     }
 
     static String statementText(ByteBuf frame, int max) {

@@ -91,17 +91,6 @@ public final class Router {
         }
     }
 
-    private static final java.util.regex.Pattern SESSION_COMMAND = java.util.regex.Pattern.compile(
-            "(?is)\\s*(SET|RESET|SHOW|DISCARD|DEALLOCATE)\\b.*");
-
-    /**
-     * Session commands go to the primary but write no data, so they start no read-your-writes window. Text
-     * starting with a comment or anything else counts as a possible write: the safe side.
-     */
-    public static boolean isSessionCommand(String text) {
-        return SESSION_COMMAND.matcher(text).matches();
-    }
-
     /** A batch may run on a standby only if every statement in it may. */
     public static Target combine(Target a, Target b) {
         return a == Target.PRIMARY || b == Target.PRIMARY ? Target.PRIMARY : Target.STANDBY;

@@ -307,4 +307,19 @@ class RoutingIT {
                     assertThat(standbyPorts).contains(port(st, WHERE)));
         }
     }
+
+    @Test
+    void aSetAloneStartsNoReadYourWritesWindowButAWriteBehindASetInTheSameQueryDoes() throws Exception {
+        // psql sends each -c as one Query message: the third is two statements in one.
+        Psql.Result r = Psql.run(proxy.psqlUrl("app", "app", "ryw"), java.util.Map.of(),
+                "SET application_name = 'ryw-set'", WHERE,
+                "SET application_name = 'ryw-batch'; INSERT INTO routed (note) VALUES ('behind a set')", WHERE);
+        assertThat(r.stderr()).isEmpty();
+        java.util.List<String> out = r.stdout().lines().toList();
+        assertThat(out.get(0)).isEqualTo("SET");
+        assertThat(standbyPorts).as("the read after a SET alone").contains(Integer.parseInt(out.get(1)));
+        assertThat(out).contains("INSERT 0 1");
+        assertThat(out.get(out.size() - 1)).as("the read after the INSERT behind a SET")
+                .isEqualTo(String.valueOf(primaryPort));
+    }
 }
