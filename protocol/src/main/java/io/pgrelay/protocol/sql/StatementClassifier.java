@@ -22,6 +22,8 @@ public final class StatementClassifier {
     private final Analyzer analyzer;
     private final Cache<TextKey, Classification> cache;
     private final int[] seenOnce = new int[8192];
+    /** Bumped by {@link #clearCache()}: callers that keep a verdict of their own know it may be stale. */
+    private volatile int generation;
 
     public StatementClassifier(ClassifierSettings settings, FunctionCatalog catalog) {
         Objects.requireNonNull(settings, "settings");
@@ -207,10 +209,19 @@ public final class StatementClassifier {
 
     /** E.g. after RELOAD or when the catalog learnt something. */
     public void clearCache() {
+        generation++; // one writer at a time in practice (RELOAD); a lost bump still changes the value seen
         if (cache != null) {
             cache.invalidateAll();
             java.util.Arrays.fill(seenOnce, 0); // what was seen before the change is seen again as new
         }
+    }
+
+    /**
+     * Changes whenever {@link #clearCache()} runs. A verdict kept outside this class (e.g. per prepared statement)
+     * holds while the generation it was given in is still current, and while it lists no unknown functions.
+     */
+    public int generation() {
+        return generation;
     }
 
     /** Cached verdicts, for metrics and tests (approximate). */

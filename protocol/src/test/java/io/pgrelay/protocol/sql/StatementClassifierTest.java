@@ -50,6 +50,21 @@ class StatementClassifierTest {
     }
 
     @Test
+    void theGenerationChangesAtEveryClearEvenWithoutACache() {
+        for (ClassifierSettings settings : List.of(ClassifierSettings.defaults(), NO_CACHE)) {
+            StatementClassifier c = new StatementClassifier(settings, FunctionCatalog.NONE);
+            int before = c.generation();
+            c.classify("SELECT 1");
+            assertThat(c.generation()).as("classifying keeps it").isEqualTo(before);
+            c.clearCache();
+            int after = c.generation();
+            assertThat(after).isNotEqualTo(before);
+            c.clearCache();
+            assertThat(c.generation()).isNotEqualTo(after);
+        }
+    }
+
+    @Test
     void aCachedTextWhoseDoorkeeperSlotWasTakenIsAnalysedOnceThenHitAgain() {
         StatementClassifier c = new StatementClassifier(ClassifierSettings.defaults(), FunctionCatalog.NONE);
         String hot = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";

@@ -1,11 +1,13 @@
 package io.pgrelay.proxy.client;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.ReadyForQuery;
+import io.pgrelay.protocol.sql.Classification;
 import io.pgrelay.protocol.sql.StatementClassifier;
 import io.pgrelay.proxy.prepared.Rewrites;
 import io.pgrelay.proxy.prepared.ServerStatements;
@@ -14,6 +16,7 @@ import io.pgrelay.proxy.route.PoolGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -30,8 +33,53 @@ final class PreparedStatements {
     /** Logs under the relay's name, which operators and their log filters know. */
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
-    private record ClientStatement(String serverName, byte[] definition) {
+    /** A client's named statement: pgrelay's server name for its text, the text, and how it routes. */
+    private static final class ClientStatement {
+        final String serverName;
+        final byte[] definition;
+        /** The classifier's verdict on the text, kept for the Binds to come while the classifier's generation holds. */
+        private Classification classification;
+        private StatementClassifier classifiedBy;
+        private int generation;
+
+        ClientStatement(String serverName, byte[] definition) {
+            this.serverName = serverName;
+            this.definition = definition;
+        }
+
+        String serverName() {
+            return serverName;
+        }
+
+        byte[] definition() {
+            return definition;
+        }
+
+        /**
+         * Classified once, not at every Bind: a prepared statement is bound many times, and a plain SELECT is not in
+         * the classifier's own cache (see StatementClassifier). A verdict listing unknown functions is not kept: it
+         * changes once the catalog learns them, and asking again is what makes the catalog learn.
+         */
+        Classification classification(StatementClassifier classifier) {
+            int current = classifier.generation();
+            if (classification != null && classifiedBy == classifier && generation == current) {
+                return classification;
+            }
+            int end = 0;
+            while (end < definition.length && definition[end] != 0) {
+                end++;
+            }
+            Classification c = classifier.classify(Unpooled.wrappedBuffer(definition), 0, end);
+            if (c.unknownFunctions().isEmpty()) {
+                classification = c;
+                classifiedBy = classifier;
+                generation = current; // read before classifying: a clear meanwhile makes this verdict stale at once
+            }
+            return c;
+        }
     }
+
+    private static final byte[] NO_NAME = new byte[0];
 
     private final Relay relay;
     private final ChannelHandlerContext ctx;
@@ -45,6 +93,9 @@ final class PreparedStatements {
      * PostgreSQL does after an error. */
     private boolean discardUntilSync;
     private boolean preparedLimitLogged;
+    /** The statement name of the last Bind, as its bytes and as the String the map knows (see {@link #boundName}). */
+    private byte[] lastBoundBytes = NO_NAME;
+    private String lastBound = "";
 
     PreparedStatements(Relay relay, ChannelHandlerContext ctx, ResponseTracker tracker, StatementRegistry registry,
                        PoolGroup group) {
@@ -65,10 +116,40 @@ final class PreparedStatements {
         statements.clear();
     }
 
-    /** What the client's named statement was prepared from, for classifying its Bind or Describe; null if none. */
-    byte[] definition(String name) {
+    /** How the named statement a Bind uses routes; null for the unnamed statement or a name the client never parsed. */
+    Classification bindClassification(ByteBuf bind, StatementClassifier classifier) {
+        ClientStatement s = statementOf(boundName(bind));
+        return s == null ? null : s.classification(classifier);
+    }
+
+    /** How the client's named statement routes, for its Describe; null if there is none by that name. */
+    Classification classification(String name, StatementClassifier classifier) {
         ClientStatement s = statementOf(name);
-        return s == null ? null : s.definition();
+        return s == null ? null : s.classification(classifier);
+    }
+
+    /**
+     * The statement name a Bind carries. A client binds the same few statements over and over (pgbench -M prepared,
+     * an ORM's hot query), so the last name is kept as bytes: a Bind naming it again costs a compare, not a String.
+     */
+    private String boundName(ByteBuf bind) {
+        int from = Rewrites.bindStatementStart(bind);
+        int length = Rewrites.cStringLength(bind, from);
+        byte[] last = lastBoundBytes;
+        if (length == last.length) {
+            int i = 0;
+            while (i < length && bind.getByte(from + i) == last[i]) {
+                i++;
+            }
+            if (i == length) {
+                return lastBound;
+            }
+        }
+        byte[] name = new byte[length];
+        bind.getBytes(from, name);
+        lastBoundBytes = name;
+        lastBound = new String(name, StandardCharsets.UTF_8);
+        return lastBound;
     }
 
     // ---- answered without a server ------------------------------------------------------------------------
@@ -247,7 +328,7 @@ final class PreparedStatements {
     }
 
     void sendBind(ByteBuf frame) {
-        ClientStatement s = statementOf(Rewrites.bindStatement(frame));
+        ClientStatement s = statementOf(boundName(frame));
         if (s == null) {
             relay.forward(frame);
         } else {

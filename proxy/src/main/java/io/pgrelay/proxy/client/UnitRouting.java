@@ -1,7 +1,6 @@
 package io.pgrelay.proxy.client;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
@@ -319,14 +318,11 @@ final class UnitRouting {
                 int q = Rewrites.parseQueryStart(frame); // classified in place, like a Query: no String
                 return classifier.classify(frame, q, Rewrites.cStringLength(frame, q));
             }
-            case MessageType.BIND: {
-                byte[] def = prepared.definition(Rewrites.bindStatement(frame));
-                return def == null ? null : classifyDefinition(def);
-            }
-            case MessageType.DESCRIBE: {
-                byte[] def = Rewrites.target(frame) == 'S' ? prepared.definition(Rewrites.targetName(frame)) : null;
-                return def == null ? null : classifyDefinition(def);
-            }
+            case MessageType.BIND:
+                return prepared.bindClassification(frame, classifier);
+            case MessageType.DESCRIBE:
+                return Rewrites.target(frame) == 'S'
+                        ? prepared.classification(Rewrites.targetName(frame), classifier) : null;
             default:
                 return null;
         }
@@ -359,14 +355,6 @@ final class UnitRouting {
             default:
                 return otherwise;
         }
-    }
-
-    private Classification classifyDefinition(byte[] def) {
-        int end = 0;
-        while (end < def.length && def[end] != 0) {
-            end++;
-        }
-        return classifier.classify(Unpooled.wrappedBuffer(def), 0, end);
     }
 
     /**

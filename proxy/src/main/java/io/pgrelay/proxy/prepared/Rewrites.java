@@ -73,9 +73,13 @@ public final class Rewrites {
 
     /** Bind: the statement name (after the portal name). */
     public static String bindStatement(ByteBuf frame) {
-        int start = frame.readerIndex() + Frames.HEADER_LENGTH;
-        int stmt = endOfCString(frame, start);
+        int stmt = bindStatementStart(frame);
         return cString(frame, stmt, endOfCString(frame, stmt));
+    }
+
+    /** Bind: where the statement name starts (after the portal name). */
+    public static int bindStatementStart(ByteBuf frame) {
+        return endOfCString(frame, frame.readerIndex() + Frames.HEADER_LENGTH);
     }
 
     /**

@@ -139,6 +139,48 @@ class RoutingIT {
         }
     }
 
+    /**
+     * A named statement is classified once, not at every Bind, so this checks that the kept verdict neither freezes
+     * "unknown function, primary" before pg_proc has answered nor outlives what the pool forgets at a RELOAD.
+     */
+    @Test
+    void preparedStatementsFollowWhatThePoolLearnsAndForgetsOfTheirFunctions() throws Exception {
+        try (Connection c = cluster.connect(cluster.primary(), "app", "app", "app");
+             Statement st = c.createStatement()) {
+            st.execute("CREATE OR REPLACE FUNCTION app_triple(int) RETURNS int IMMUTABLE LANGUAGE sql "
+                    + "AS 'SELECT $1 * 3'");
+        }
+        cluster.awaitReplay(Duration.ofSeconds(10));
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1"); // a named statement from the first execution on
+        try (Connection c = proxy.connect("app", "app", "app", p);
+             PreparedStatement ps = c.prepareStatement(WHERE + " WHERE app_triple(?) = 3")) {
+            ps.setInt(1, 1);
+            assertThat(port(ps)).as("unknown until pg_proc answers").isEqualTo(primaryPort);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(standbyPorts).as("IMMUTABLE, once learnt").contains(port(ps)));
+
+            try (Connection direct = cluster.connect(cluster.primary(), "app", "app", "app");
+                 Statement st = direct.createStatement()) {
+                st.execute("ALTER FUNCTION app_triple(int) VOLATILE");
+            }
+            // What a RELOAD with unchanged pools does: pg_proc is asked anew, verdicts given so far are dropped.
+            io.pgrelay.proxy.route.PoolGroup group = proxy.server().group("app", "app");
+            group.catalog().clear();
+            group.classifier().clearCache();
+            for (int i = 0; i < 5; i++) {
+                assertThat(port(ps)).as("VOLATILE now: execution %d", i).isEqualTo(primaryPort);
+            }
+        }
+    }
+
+    private static int port(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     @Test
     void readsFollowTheServersWeights() throws SQLException {
         int s1 = cluster.standbys().get(0).port();

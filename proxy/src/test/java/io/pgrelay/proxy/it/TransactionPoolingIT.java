@@ -191,6 +191,26 @@ class TransactionPoolingIT {
     }
 
     @Test
+    void oneClientBindsStatementsWhoseNamesDifferInTheLastByteInTurn() throws SQLException {
+        // pgrelay keeps the last Bind's statement name as bytes; S_1 and S_2 are equally long and differ at the end.
+        Properties p = props("prepareThreshold", "1");
+        try (Connection c = tiny(p);
+             PreparedStatement plus = c.prepareStatement("SELECT ?::int + 1");
+             PreparedStatement times = c.prepareStatement("SELECT ?::int * 10")) {
+            for (int i = 0; i < 20; i++) {
+                PreparedStatement ps = i % 3 == 0 ? times : plus;
+                ps.setInt(1, i);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).as("execution %d", i).isEqualTo(i % 3 == 0 ? i * 10 : i + 1);
+                }
+            }
+            assertThat(((org.postgresql.PGStatement) plus).isUseServerPrepare()).isTrue();
+            assertThat(((org.postgresql.PGStatement) times).isUseServerPrepare()).isTrue();
+        }
+    }
+
+    @Test
     void pipelinedBatchWithAnErrorInTheMiddleStaysInStep() throws SQLException {
         // The same batch directly on the primary and through pgrelay must end the same way.
         String direct;
