@@ -43,6 +43,18 @@ public final class Frames {
         out.setInt(lengthIndex, out.writerIndex() - lengthIndex);
     }
 
+    /**
+     * Appends {@code length} bytes of {@code src} from {@code index} to {@code out}, leaving {@code src}'s indexes
+     * alone. Not {@code out.writeBytes(src, index, length)}: with Netty's adaptive allocator and a sliced source that
+     * makes two ByteBuffer views per copy, where the source's {@code getBytes} copies memory to memory.
+     */
+    public static void append(ByteBuf out, ByteBuf src, int index, int length) {
+        out.ensureWritable(length);
+        int at = out.writerIndex();
+        src.getBytes(index, out, at, length);
+        out.writerIndex(at + length);
+    }
+
     /** Reads a NUL-terminated string at the reader index and moves past it. */
     public static String readCString(ByteBuf buf) {
         int end = buf.indexOf(buf.readerIndex(), buf.writerIndex(), (byte) 0);

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.WrappedByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.pgrelay.protocol.Frames;
 import io.pgrelay.proxy.server.ServerConnection;
 
 import java.util.ArrayList;
@@ -95,7 +96,7 @@ final class LoopHops {
         if (n > APPENDED_MAX || own.maxWritableBytes() < n) {
             return false;
         }
-        own.writeBytes(frame, frame.readerIndex(), n);
+        Frames.append(own, frame, frame.readerIndex(), n);
         frame.release();
         return true;
     }

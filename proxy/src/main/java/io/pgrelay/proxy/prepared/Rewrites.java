@@ -101,12 +101,12 @@ public final class Rewrites {
         ByteBuf head = alloc.buffer(copy ? headLength + tail + ROOM_AFTER_BIND : headLength);
         head.writeByte(MessageType.BIND);
         head.writeInt(0);
-        head.writeBytes(frame, start, stmt - start); // portal name with its NUL
+        Frames.append(head, frame, start, stmt - start); // portal name with its NUL
         Frames.writeCString(head, statement);
         if (!copy) {
             return join(alloc, head, frame, rest);
         }
-        head.writeBytes(frame, rest, tail);
+        Frames.append(head, frame, rest, tail);
         frame.release();
         head.setInt(1, head.readableBytes() - 1);
         return head;
