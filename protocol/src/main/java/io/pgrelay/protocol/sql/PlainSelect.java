@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * The commonest read there is, recognised without lexing: one SELECT made only of names, numbers, commas, dots,
  * {@code *} and comparison operators, e.g. {@code SELECT abalance FROM pgbench_accounts WHERE aid = 4711}. Clients
- * that put literals inline send a different text each time, so the cache never helps them; this scan answers their
- * first sighting with no allocation (a text seen twice is cached like any other). Anything it is not sure of (a
+ * that put literals inline send a different text each time, so the cache never helps them; this scan answers them
+ * with no allocation, and its verdicts are never cached (see StatementClassifier). Anything it is not sure of (a
  * parenthesis, so any function call; a quote; a comment, so any hint; a second statement; INTO, FOR, INSERT, UPDATE,
  * DELETE, MERGE anywhere) goes to the {@link Analyzer}, whose verdict on every text this accepts is the same
  * ({@code PlainSelectTest} holds the two to that).
