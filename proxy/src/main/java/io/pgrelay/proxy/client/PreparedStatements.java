@@ -227,11 +227,11 @@ final class PreparedStatements {
      * other names (an SQL-level PREPARE inside a transaction) go to the server.
      */
     boolean deallocated(ByteBuf frame) {
-        if (!StatementClassifier.firstWordIs(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
-                Frames.bodyLength(frame) - 1, "deallocate")) {
+        if (!UnitRouting.statement(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length,
+                "deallocate"), Boolean.FALSE)) {
             return false; // no regex and no String for every SELECT, DELETE or DROP
         }
-        java.util.regex.Matcher m = DEALLOCATE.matcher(UnitRouting.statementText(frame, Integer.MAX_VALUE));
+        java.util.regex.Matcher m = DEALLOCATE.matcher(UnitRouting.statementText(frame));
         if (!m.matches()) {
             return false;
         }

@@ -32,6 +32,8 @@ final class UnitRouting {
     private final PoolGroup group;
     private final Router router;
     private final StatementClassifier classifier;
+    /** {@code classifier::classify}, made once: a bound method reference is an object per use otherwise. */
+    private final TextReader<Classification> classify;
     private final ServerAcquirer acquirer;
     private final PreparedStatements prepared;
     private final ArrayDeque<ByteBuf> held;
@@ -52,6 +54,7 @@ final class UnitRouting {
         this.group = group;
         this.router = router;
         this.classifier = group.classifier(); // the group's own lists and catalog
+        this.classify = classifier::classify;
         this.acquirer = acquirer;
         this.prepared = prepared;
         this.held = held;
@@ -138,7 +141,7 @@ final class UnitRouting {
                 }
                 target = target == null ? t : Router.combine(target, t);
                 writes |= t == Router.Target.PRIMARY
-                        && !statementIs(frame, StatementClassifier::isSessionCommand, false);
+                        && !statement(frame, StatementClassifier::isSessionCommand, Boolean.FALSE);
             }
         }
         if (target == null && onlySyncsHeld()) {
@@ -160,14 +163,9 @@ final class UnitRouting {
         acquirer.acquire(where);
     }
 
-    static String statementText(ByteBuf frame, int max) {
-        byte type = Frames.type(frame);
-        if (type == MessageType.QUERY) {
-            int len = Math.min(max, Frames.bodyLength(frame) - 1);
-            return frame.toString(frame.readerIndex() + Frames.HEADER_LENGTH, Math.max(0, len),
-                    StandardCharsets.UTF_8);
-        }
-        return type == MessageType.PARSE ? Rewrites.parseQuery(frame) : "";
+    /** The statement text of a Query or Parse frame as a String ("" for other frames): for the rare paths only. */
+    static String statementText(ByteBuf frame) {
+        return statement(frame, (buf, index, length) -> buf.toString(index, length, StandardCharsets.UTF_8), "");
     }
 
     /**
@@ -183,7 +181,7 @@ final class UnitRouting {
                 if (text != null || c == null || c.command() != Command.BEGIN || c.hint() != RoleHint.NONE) {
                     return false;
                 }
-                text = type == MessageType.QUERY ? statementText(frame, Integer.MAX_VALUE) : Rewrites.parseQuery(frame);
+                text = statementText(frame);
             } else if (type != MessageType.BIND && type != MessageType.DESCRIBE && type != MessageType.EXECUTE
                     && type != MessageType.SYNC) {
                 return false;
@@ -312,12 +310,8 @@ final class UnitRouting {
     private Classification classifyFrame(ByteBuf frame) {
         switch (Frames.type(frame)) {
             case MessageType.QUERY:
-                return classifier.classify(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
-                        Frames.bodyLength(frame) - 1);
-            case MessageType.PARSE: {
-                int q = Rewrites.parseQueryStart(frame); // classified in place, like a Query: no String
-                return classifier.classify(frame, q, Rewrites.cStringLength(frame, q));
-            }
+            case MessageType.PARSE:
+                return statement(frame, classify, null); // in place: no String
             case MessageType.BIND:
                 return prepared.bindClassification(frame, classifier);
             case MessageType.DESCRIBE:
@@ -330,27 +324,32 @@ final class UnitRouting {
 
     /** See {@link StatementClassifier#mayBeSetOrShow}; true for frames without a statement text. */
     private static boolean mayBeSetOrShow(ByteBuf frame) {
-        return statementIs(frame, StatementClassifier::mayBeSetOrShow, true);
+        return statement(frame, StatementClassifier::mayBeSetOrShow, Boolean.TRUE);
     }
 
     /** PostgreSQL's tag for a SET or RESET of pgrelay.role, by its first word. */
     private static String setTag(ByteBuf frame) {
-        return statementIs(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length, "reset"),
-                false) ? "RESET" : "SET";
+        return statement(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length, "reset"),
+                Boolean.FALSE) ? "RESET" : "SET";
     }
 
-    private interface TextTest {
-        boolean test(ByteBuf buf, int index, int length);
+    /** Something read from a statement text in place: the UTF-8 bytes at {@code index}, without the NUL. */
+    interface TextReader<T> {
+        T read(ByteBuf buf, int index, int length);
     }
 
-    /** A test of the statement text a Query or Parse frame carries, in place; {@code otherwise} for other frames. */
-    private static boolean statementIs(ByteBuf frame, TextTest test, boolean otherwise) {
+    /**
+     * What {@code reader} makes of the statement text a Query or Parse frame carries, read in place; {@code otherwise}
+     * for other frames. The one place that knows where those texts start and end.
+     */
+    static <T> T statement(ByteBuf frame, TextReader<T> reader, T otherwise) {
         switch (Frames.type(frame)) {
             case MessageType.QUERY:
-                return test.test(frame, frame.readerIndex() + Frames.HEADER_LENGTH, Frames.bodyLength(frame) - 1);
+                return reader.read(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
+                        Math.max(0, Frames.bodyLength(frame) - 1));
             case MessageType.PARSE: {
                 int q = Rewrites.parseQueryStart(frame);
-                return test.test(frame, q, Rewrites.cStringLength(frame, q));
+                return reader.read(frame, q, Rewrites.cStringLength(frame, q));
             }
             default:
                 return otherwise;

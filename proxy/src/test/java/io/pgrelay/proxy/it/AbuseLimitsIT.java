@@ -240,6 +240,32 @@ class AbuseLimitsIT {
     }
 
     @Test
+    void aQueryWithoutEvenItsNulGetsPostgresqlsOwnErrorAndTheClientGoesOn() throws Exception {
+        // pgrelay reads the text of every Query in place; an empty body once ended the session with an internal error.
+        try (RawClient raw = loggedIn("trusted", "app")) {
+            raw.send(Frontend.msg('Q'));
+            Frontend.Answer bare = untilReady(raw);
+            assertThat(bare.types()).isEqualTo("EZ");
+            assertThat(bare.error().sqlState()).isEqualTo("08P01");
+            assertThat(bare.error().message()).isEqualTo("invalid string in message"); // PostgreSQL's words
+            assertThat(untilReady(send(raw, query("SELECT 1"))).types()).isEqualTo("TDCZ");
+
+            // Inside a transaction pgrelay only asks whether a statement is its own SET or SHOW: the same answer.
+            assertThat(untilReady(send(raw, query("BEGIN"))).status()).isEqualTo('T');
+            raw.send(Frontend.msg('Q'));
+            Frontend.Answer inTransaction = untilReady(raw);
+            assertThat(inTransaction.error().sqlState()).isEqualTo("08P01");
+            assertThat(inTransaction.status()).isEqualTo('E');
+            assertThat(untilReady(send(raw, query("ROLLBACK"))).status()).isEqualTo('I');
+        }
+    }
+
+    private static RawClient send(RawClient raw, byte[] bytes) throws Exception {
+        raw.send(bytes);
+        return raw;
+    }
+
+    @Test
     void wrongCancelKeysCancelNothingAndLearnNothing() throws Exception {
         try (RawClient victim = loggedInWithKey("trusted")) {
             long unmatched = stats().cancels(false);
