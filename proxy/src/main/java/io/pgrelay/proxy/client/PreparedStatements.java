@@ -227,8 +227,9 @@ final class PreparedStatements {
      * other names (an SQL-level PREPARE inside a transaction) go to the server.
      */
     boolean deallocated(ByteBuf frame) {
-        if (!UnitRouting.statement(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length,
-                "deallocate"), Boolean.FALSE)) {
+        long text = UnitRouting.textSpan(frame);
+        if (text < 0 || !StatementClassifier.firstWordIs(frame, UnitRouting.start(text), UnitRouting.length(text),
+                "deallocate")) {
             return false; // no regex and no String for every SELECT, DELETE or DROP
         }
         java.util.regex.Matcher m = DEALLOCATE.matcher(UnitRouting.statementText(frame));

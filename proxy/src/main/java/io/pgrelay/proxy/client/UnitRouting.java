@@ -32,8 +32,6 @@ final class UnitRouting {
     private final PoolGroup group;
     private final Router router;
     private final StatementClassifier classifier;
-    /** {@code classifier::classify}, made once: a bound method reference is an object per use otherwise. */
-    private final TextReader<Classification> classify;
     private final ServerAcquirer acquirer;
     private final PreparedStatements prepared;
     private final ArrayDeque<ByteBuf> held;
@@ -54,7 +52,6 @@ final class UnitRouting {
         this.group = group;
         this.router = router;
         this.classifier = group.classifier(); // the group's own lists and catalog
-        this.classify = classifier::classify;
         this.acquirer = acquirer;
         this.prepared = prepared;
         this.held = held;
@@ -140,8 +137,7 @@ final class UnitRouting {
                     reason = router.lastReason(); // the reason of the statement that decided the unit
                 }
                 target = target == null ? t : Router.combine(target, t);
-                writes |= t == Router.Target.PRIMARY
-                        && !statement(frame, StatementClassifier::isSessionCommand, Boolean.FALSE);
+                writes |= t == Router.Target.PRIMARY && !isSessionCommand(frame);
             }
         }
         if (target == null && onlySyncsHeld()) {
@@ -165,7 +161,8 @@ final class UnitRouting {
 
     /** The statement text of a Query or Parse frame as a String ("" for other frames): for the rare paths only. */
     static String statementText(ByteBuf frame) {
-        return statement(frame, (buf, index, length) -> buf.toString(index, length, StandardCharsets.UTF_8), "");
+        long text = textSpan(frame);
+        return text < 0 ? "" : frame.toString(start(text), length(text), StandardCharsets.UTF_8);
     }
 
     /**
@@ -310,8 +307,10 @@ final class UnitRouting {
     private Classification classifyFrame(ByteBuf frame) {
         switch (Frames.type(frame)) {
             case MessageType.QUERY:
-            case MessageType.PARSE:
-                return statement(frame, classify, null); // in place: no String
+            case MessageType.PARSE: {
+                long text = textSpan(frame); // classified in place: no String
+                return classifier.classify(frame, start(text), length(text));
+            }
             case MessageType.BIND:
                 return prepared.bindClassification(frame, classifier);
             case MessageType.DESCRIBE:
@@ -324,36 +323,48 @@ final class UnitRouting {
 
     /** See {@link StatementClassifier#mayBeSetOrShow}; true for frames without a statement text. */
     private static boolean mayBeSetOrShow(ByteBuf frame) {
-        return statement(frame, StatementClassifier::mayBeSetOrShow, Boolean.TRUE);
+        long text = textSpan(frame);
+        return text < 0 || StatementClassifier.mayBeSetOrShow(frame, start(text), length(text));
+    }
+
+    /** See {@link StatementClassifier#isSessionCommand}; false for frames without a statement text. */
+    private static boolean isSessionCommand(ByteBuf frame) {
+        long text = textSpan(frame);
+        return text >= 0 && StatementClassifier.isSessionCommand(frame, start(text), length(text));
     }
 
     /** PostgreSQL's tag for a SET or RESET of pgrelay.role, by its first word. */
     private static String setTag(ByteBuf frame) {
-        return statement(frame, (buf, index, length) -> StatementClassifier.firstWordIs(buf, index, length, "reset"),
-                Boolean.FALSE) ? "RESET" : "SET";
-    }
-
-    /** Something read from a statement text in place: the UTF-8 bytes at {@code index}, without the NUL. */
-    interface TextReader<T> {
-        T read(ByteBuf buf, int index, int length);
+        long text = textSpan(frame);
+        boolean reset = text >= 0 && StatementClassifier.firstWordIs(frame, start(text), length(text), "reset");
+        return reset ? "RESET" : "SET";
     }
 
     /**
-     * What {@code reader} makes of the statement text a Query or Parse frame carries, read in place; {@code otherwise}
-     * for other frames. The one place that knows where those texts start and end.
+     * Where the statement text of a Query or Parse frame is, read in place: its index in the high half, its length in
+     * bytes (without the NUL) in the low half; -1 for other frames. The one place that knows where those texts are.
+     * A packed long, not an object: this is asked of every statement.
      */
-    static <T> T statement(ByteBuf frame, TextReader<T> reader, T otherwise) {
+    static long textSpan(ByteBuf frame) {
         switch (Frames.type(frame)) {
             case MessageType.QUERY:
-                return reader.read(frame, frame.readerIndex() + Frames.HEADER_LENGTH,
-                        Math.max(0, Frames.bodyLength(frame) - 1));
+                return (long) (frame.readerIndex() + Frames.HEADER_LENGTH) << 32
+                        | Math.max(0, Frames.bodyLength(frame) - 1); // a Query without even its NUL: empty
             case MessageType.PARSE: {
                 int q = Rewrites.parseQueryStart(frame);
-                return reader.read(frame, q, Rewrites.cStringLength(frame, q));
+                return (long) q << 32 | Rewrites.cStringLength(frame, q);
             }
             default:
-                return otherwise;
+                return -1;
         }
+    }
+
+    static int start(long textSpan) {
+        return (int) (textSpan >>> 32);
+    }
+
+    static int length(long textSpan) {
+        return (int) textSpan;
     }
 
     /**
