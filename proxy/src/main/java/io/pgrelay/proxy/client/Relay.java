@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.protocol.Frames;
 import io.pgrelay.protocol.MessageType;
+import io.pgrelay.protocol.ProtocolException;
 import io.pgrelay.protocol.SqlState;
 import io.pgrelay.protocol.message.ErrorResponse;
 import io.pgrelay.protocol.message.ParameterStatus;
@@ -17,6 +18,7 @@ import io.pgrelay.config.Routing;
 import io.pgrelay.proxy.metrics.RouteStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.pgrelay.proxy.prepared.Rewrites;
 import io.pgrelay.proxy.prepared.StatementRegistry;
 import io.pgrelay.proxy.server.ServerConnection;
 import io.pgrelay.proxy.server.ServerLink;
@@ -196,6 +198,14 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             frame.release();
             ctx.close();
             return;
+        }
+        if (transactionMode) {
+            try {
+                Rewrites.checkFields(frame); // what pgrelay reads from Parse, Bind, Describe and Close is there
+            } catch (ProtocolException e) {
+                frame.release();
+                throw e;
+            }
         }
         if (prepared.discarded(frame)) {
             return;

@@ -19,7 +19,7 @@ public final class Rewrites {
 
     /** Index just past the NUL that ends the C string starting at {@code from}. */
     static int endOfCString(ByteBuf frame, int from) {
-        int nul = frame.indexOf(from, frame.writerIndex(), (byte) 0);
+        int nul = from < frame.writerIndex() ? frame.indexOf(from, frame.writerIndex(), (byte) 0) : -1;
         if (nul < 0) {
             throw new ProtocolException("invalid " + MessageType.describe(Frames.type(frame))
                     + " message: missing string terminator");
@@ -29,6 +29,32 @@ public final class Rewrites {
 
     static String cString(ByteBuf frame, int from, int end) {
         return frame.toString(from, end - 1 - from, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Throws {@link ProtocolException}, naming the message, when a Parse, Bind, Describe or Close lacks a field pgrelay
+     * reads from it (names, the query text, the parameter types a Parse announces). Called as a frame arrives, before
+     * anyone takes it: pgrelay may answer a Parse itself and keep its definition, which PostgreSQL would have refused.
+     */
+    public static void checkFields(ByteBuf frame) {
+        byte type = Frames.type(frame);
+        switch (type) {
+            case MessageType.PARSE -> {
+                int types = endOfCString(frame, parseQueryStart(frame));
+                int left = frame.writerIndex() - types;
+                if (left < 2 || left != 2 + 4 * frame.getUnsignedShort(types)) {
+                    throw new ProtocolException("invalid " + MessageType.describe(type)
+                            + " message: the parameter types do not match their count");
+                }
+            }
+            case MessageType.BIND -> endOfCString(frame, bindStatementStart(frame));
+            case MessageType.DESCRIBE, MessageType.CLOSE -> {
+                target(frame);
+                endOfCString(frame, frame.readerIndex() + Frames.HEADER_LENGTH + 1);
+            }
+            default -> {
+            }
+        }
     }
 
     /** Parse: the statement name. */
@@ -114,6 +140,10 @@ public final class Rewrites {
 
     /** Describe/Close: 'S' or 'P'. */
     public static byte target(ByteBuf frame) {
+        if (Frames.bodyLength(frame) < 1) {
+            throw new ProtocolException("invalid " + MessageType.describe(Frames.type(frame))
+                    + " message: no 'S' or 'P' for a statement or a portal");
+        }
         return frame.getByte(frame.readerIndex() + Frames.HEADER_LENGTH);
     }
 

@@ -260,6 +260,36 @@ class AbuseLimitsIT {
         }
     }
 
+    @Test
+    void truncatedExtendedMessagesGetAnErrorNamingTheMessage() throws Exception {
+        byte[] nameOnly = {'n', 0};
+        byte[] textButNoTypes = concat(nameOnly, "SELECT 1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                new byte[] {0});
+        byte[] oneTypeMissing = concat(textButNoTypes, new byte[] {0, 1}); // one parameter type announced, none sent
+        Map<byte[], String> cases = new java.util.LinkedHashMap<>();
+        cases.put(Frontend.msg('D'), "invalid 'D' message: no 'S' or 'P' for a statement or a portal");
+        cases.put(Frontend.msg('C'), "invalid 'C' message: no 'S' or 'P' for a statement or a portal");
+        cases.put(Frontend.msg('P', nameOnly), "invalid 'P' message: missing string terminator");
+        cases.put(Frontend.msg('P', textButNoTypes),
+                "invalid 'P' message: the parameter types do not match their count");
+        cases.put(Frontend.msg('P', oneTypeMissing),
+                "invalid 'P' message: the parameter types do not match their count");
+        for (Map.Entry<byte[], String> c : cases.entrySet()) {
+            try (RawClient raw = loggedIn("trusted", "app")) {
+                raw.send(concat(c.getKey(), sync()));
+                ErrorResponse e = raw.readError();
+                assertThat(e.sqlState()).as(c.getValue()).isEqualTo("08P01");
+                assertThat(e.message()).isEqualTo(c.getValue());
+                assertThat(raw.closedByServer()).isTrue();
+            }
+        }
+        // A well-formed named Parse is still answered (ParseComplete, then ReadyForQuery at the Sync).
+        try (RawClient raw = loggedIn("trusted", "app")) {
+            raw.send(concat(Frontend.msg('P', concat(textButNoTypes, new byte[] {0, 0})), sync()));
+            assertThat(untilReady(raw).types()).isEqualTo("1Z");
+        }
+    }
+
     private static RawClient send(RawClient raw, byte[] bytes) throws Exception {
         raw.send(bytes);
         return raw;
