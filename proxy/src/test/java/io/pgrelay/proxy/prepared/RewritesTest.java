@@ -72,4 +72,55 @@ class RewritesTest {
         }
         assertThat(frame.refCnt()).isZero();
     }
+    /** A frame of {@code type} with the given body bytes (its length filled in). */
+    private static ByteBuf message(char type, int... body) {
+        ByteBuf b = Unpooled.buffer().writeByte(type).writeInt(4 + body.length);
+        for (int x : body) {
+            b.writeByte(x);
+        }
+        return b;
+    }
+
+    /** What {@link Rewrites#checkFields} says of a frame (released after): "ok" or the ProtocolException's message. */
+    private static String check(ByteBuf frame) {
+        try {
+            Rewrites.checkFields(frame);
+            return "ok";
+        } catch (io.pgrelay.protocol.ProtocolException e) {
+            assertThat(e.sqlState()).isEqualTo("08P01");
+            return e.getMessage();
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Test
+    void checkFieldsNamesTheMessageThatLacksAFieldPgrelayReads() {
+        String count = "the parameter types do not match their count";
+        // Parse: name, text, then a count of parameter types and that many 4-byte types.
+        assertThat(check(message('P', 'n', 0, 'x', 0, 0, 0))).isEqualTo("ok");
+        assertThat(check(message('P', 'n', 0, 'x', 0, 0, 1, 0, 0, 0, 23))).isEqualTo("ok");
+        assertThat(check(message('P'))).isEqualTo("invalid 'P' message: missing string terminator");
+        assertThat(check(message('P', 'n', 0, 'x'))).isEqualTo("invalid 'P' message: missing string terminator");
+        assertThat(check(message('P', 'n', 0, 'x', 0))).isEqualTo("invalid 'P' message: " + count);
+        assertThat(check(message('P', 'n', 0, 'x', 0, 0))).isEqualTo("invalid 'P' message: " + count);
+        assertThat(check(message('P', 'n', 0, 'x', 0, 0, 1, 0, 0))).isEqualTo("invalid 'P' message: " + count);
+        assertThat(check(message('P', 'n', 0, 'x', 0, 0, 0, 9))).as("trailing bytes")
+                .isEqualTo("invalid 'P' message: " + count);
+        // Bind: portal and statement names (the rest is PostgreSQL's to check).
+        assertThat(check(message('B', 0, 'S', 0))).isEqualTo("ok");
+        assertThat(check(message('B', 0, 'S'))).isEqualTo("invalid 'B' message: missing string terminator");
+        assertThat(check(message('B'))).isEqualTo("invalid 'B' message: missing string terminator");
+        // Describe and Close: 'S' or 'P', then a name.
+        for (char type : new char[] {'D', 'C'}) {
+            assertThat(check(message(type, 'S', 'x', 0))).isEqualTo("ok");
+            assertThat(check(message(type))).isEqualTo("invalid '" + type + "' message: no 'S' or 'P' for a statement "
+                    + "or a portal");
+            assertThat(check(message(type, 'S'))).isEqualTo("invalid '" + type + "' message: missing string "
+                    + "terminator");
+        }
+        // Other messages are not read here.
+        assertThat(check(message('Q'))).isEqualTo("ok");
+        assertThat(check(message('E'))).isEqualTo("ok");
+    }
 }
