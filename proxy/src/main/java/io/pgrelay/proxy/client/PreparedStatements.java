@@ -35,8 +35,8 @@ final class PreparedStatements {
 
     /** A client's named statement: pgrelay's server name for its text, the text, and how it routes. */
     private static final class ClientStatement {
-        final String serverName;
-        final byte[] definition;
+        private final String serverName;
+        private final byte[] definition;
         /** The classifier's verdict on the text, kept for the Binds to come while the classifier's generation holds. */
         private Classification classification;
         private StatementClassifier classifiedBy;
@@ -56,9 +56,9 @@ final class PreparedStatements {
         }
 
         /**
-         * Classified once, not at every Bind: a prepared statement is bound many times, and a plain SELECT is not in
-         * the classifier's own cache (see StatementClassifier). A verdict listing unknown functions is not kept: it
-         * changes once the catalog learns them, and asking again is what makes the catalog learn.
+         * Classified once, not at every Bind: a prepared statement is bound many times, and each classification
+         * wraps, hashes and looks up its text (or scans it, for a plain SELECT). A verdict listing unknown functions
+         * is not kept: it changes once the catalog learns them, and asking again is what makes the catalog learn.
          */
         Classification classification(StatementClassifier classifier) {
             int current = classifier.generation();
