@@ -199,6 +199,9 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             ctx.close();
             return;
         }
+        if (prepared.discarded(frame)) {
+            return; // skipped unread up to the Sync, as PostgreSQL skips after an error
+        }
         if (transactionMode) {
             try {
                 Rewrites.checkFields(frame); // what pgrelay reads from Parse, Bind, Describe and Close is there
@@ -206,9 +209,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
                 frame.release();
                 throw e;
             }
-        }
-        if (prepared.discarded(frame)) {
-            return;
         }
         if (server == null) {
             byte type = Frames.type(frame);
