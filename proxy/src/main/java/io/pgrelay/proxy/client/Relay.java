@@ -194,10 +194,17 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             idleInTransaction.cancel(false);
             idleInTransaction = null;
         }
-        if (Frames.type(frame) == MessageType.TERMINATE) {
+        byte type = Frames.type(frame);
+        if (type == MessageType.TERMINATE) {
             frame.release();
             ctx.close();
             return;
+        }
+        if (type == MessageType.PASSWORD) {
+            // Only part of a login: on a server it would end that connection with a FATAL, perhaps once the
+            // connection is back in the pool.
+            frame.release();
+            throw new ProtocolException("invalid frontend message type 'p' after the login");
         }
         if (prepared.discarded(frame)) {
             return; // skipped unread up to the Sync, as PostgreSQL skips after an error
@@ -211,7 +218,6 @@ final class Relay implements ServerLink, ResponseTracker.Sink {
             }
         }
         if (server == null) {
-            byte type = Frames.type(frame);
             if (transactionMode && !acquirer.waiting() && held.isEmpty() && (type == MessageType.COPY_DATA
                     || type == MessageType.COPY_DONE || type == MessageType.COPY_FAIL)) {
                 // The rest of a COPY whose server is gone: PostgreSQL, too, drops these after failing the COPY.

@@ -268,6 +268,8 @@ class AbuseLimitsIT {
                 new byte[] {0});
         byte[] oneTypeMissing = concat(textButNoTypes, new byte[] {0, 1}); // one parameter type announced, none sent
         Map<byte[], String> cases = new java.util.LinkedHashMap<>();
+        // A password message belongs to a login: on a server it would end that connection with a FATAL.
+        cases.put(Frontend.msg('p', Frontend.cstr("secret")), "invalid frontend message type 'p' after the login");
         cases.put(Frontend.msg('D'), "invalid 'D' message: no 'S' or 'P' for a statement or a portal");
         cases.put(Frontend.msg('C'), "invalid 'C' message: no 'S' or 'P' for a statement or a portal");
         cases.put(Frontend.msg('P', nameOnly), "invalid 'P' message: missing string terminator");
