@@ -301,7 +301,8 @@ public final class LocalCluster implements AutoCloseable {
         return logDir;
     }
 
-    Path sockDir() {
+    /** Where the servers' Unix sockets are: local connections are trusted, so a test's raw client needs no password. */
+    public Path sockDir() {
         return sockDir;
     }
 

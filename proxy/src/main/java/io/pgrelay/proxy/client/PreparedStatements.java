@@ -80,6 +80,8 @@ final class PreparedStatements {
     }
 
     private static final byte[] NO_NAME = new byte[0];
+    /** The server statement that checks whether a failed transaction lets a Parse through; closed right after. */
+    private static final String CHECK_NAME = "pgrelay_check";
 
     private final Relay relay;
     private final ChannelHandlerContext ctx;
@@ -163,10 +165,11 @@ final class PreparedStatements {
     boolean answeredLocally(ByteBuf frame) {
         switch (Frames.type(frame)) {
             case MessageType.PARSE:
-                if (Rewrites.parseName(frame).isEmpty()) {
+                String name = Rewrites.parseName(frame);
+                if (name.isEmpty()) {
                     return false;
                 }
-                if (record(frame) == null) {
+                if (record(frame, name) == null) {
                     // Nothing is owed before it: the replies due so far, then the error, now (PostgreSQL, too,
                     // sends an error at once, not at the next Sync).
                     while (!localReplies.isEmpty()) {
@@ -197,7 +200,8 @@ final class PreparedStatements {
                     relay.toClient(localReplies.pollFirst());
                 }
                 if (sync) {
-                    relay.toClient(ReadyForQuery.READY_IDLE.encode(ctx.alloc()));
+                    // Idle, or in a transaction whose BEGIN pgrelay answered and has not sent yet.
+                    relay.toClient(new ReadyForQuery(relay.status()).encode(ctx.alloc()));
                 }
                 ctx.flush();
                 return true;
@@ -227,6 +231,9 @@ final class PreparedStatements {
      * other names (an SQL-level PREPARE inside a transaction) go to the server.
      */
     boolean deallocated(ByteBuf frame) {
+        if (relay.status() == ReadyForQuery.FAILED_TRANSACTION) {
+            return false; // the server refuses it (25P02), and the name stays, as PostgreSQL would keep it
+        }
         long text = UnitRouting.textSpan(frame);
         if (text < 0 || !StatementClassifier.firstWordIs(frame, UnitRouting.start(text), UnitRouting.length(text),
                 "deallocate")) {
@@ -252,8 +259,7 @@ final class PreparedStatements {
     }
 
     /** Records a client's named Parse (consumes the frame); null when max_client_prepared_statements refuses it. */
-    private ClientStatement record(ByteBuf frame) {
-        String name = Rewrites.parseName(frame);
+    private ClientStatement record(ByteBuf frame, String name) {
         if (relay.maxPreparedStatements > 0 && statements.size() >= relay.maxPreparedStatements
                 && !statements.containsKey(name)) {
             frame.release();
@@ -308,23 +314,62 @@ final class PreparedStatements {
     }
 
     void sendParse(ByteBuf frame) {
-        if (Rewrites.parseName(frame).isEmpty()) {
+        String name = Rewrites.parseName(frame);
+        if (name.isEmpty()) {
             relay.forward(frame); // the unnamed statement lives and dies within the client's own batch
             return;
         }
-        ClientStatement s = record(frame);
+        ClientStatement previous = statements.get(name);
+        ClientStatement s = record(frame, name);
         if (s == null) {
             tracker.synthetic(preparedLimitError(), relay); // in order, after what the server owes before it
             return;
         }
+        Recorded undo = new Recorded(name, s, previous);
         ServerStatements onServer = relay.server().statements();
         relay.traffic.prepared(onServer.contains(s.serverName()));
-        if (onServer.contains(s.serverName())) {
-            tracker.synthetic(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE), relay);
+        if (onServer.contains(s.serverName()) && relay.status() == ReadyForQuery.FAILED_TRANSACTION) {
+            // In a failed transaction PostgreSQL refuses a Parse (25P02) unless its statement ends the transaction,
+            // and only the server can tell: it parses the text under a name of pgrelay's, dropped at once.
+            relay.write(Rewrites.parse(ctx.alloc(), CHECK_NAME, s.definition()));
+            tracker.forwardedParse(null, undo);
+            relay.write(Rewrites.statementMessage(ctx.alloc(), MessageType.CLOSE, CHECK_NAME));
+            tracker.injected(MessageType.CLOSE, null);
+        } else if (onServer.contains(s.serverName())) {
+            tracker.synthetic(Rewrites.emptyReply(ctx.alloc(), MessageType.PARSE_COMPLETE), relay, undo);
         } else {
             closeEvicted(onServer.add(s.serverName()));
             relay.write(Rewrites.parse(ctx.alloc(), s.serverName(), s.definition()));
-            tracker.forwardedParse(s.serverName());
+            tracker.forwardedParse(s.serverName(), undo);
+        }
+    }
+
+    /**
+     * A client's name as a Parse or Close on a server left it, and what it was before. Taken back when the server
+     * skips the message after an earlier error in the batch, or the Parse fails: PostgreSQL would not have created
+     * (or dropped) the name either, and the client's next Bind must get the same answer it would get there.
+     */
+    private final class Recorded implements ResponseTracker.Undo {
+        private final String name;
+        private final ClientStatement left;
+        private final ClientStatement before;
+
+        Recorded(String name, ClientStatement left, ClientStatement before) {
+            this.name = name;
+            this.left = left;
+            this.before = before;
+        }
+
+        @Override
+        public void undo() {
+            if (statements.get(name) != left) {
+                return; // changed again since
+            }
+            if (before == null) {
+                statements.remove(name);
+            } else {
+                statements.put(name, before);
+            }
         }
     }
 
@@ -356,8 +401,9 @@ final class PreparedStatements {
         if (Rewrites.target(frame) == 'S' && !name.isEmpty()) {
             // Server statements are shared and stay prepared; only the client's name goes.
             frame.release();
-            statements.remove(name);
-            tracker.synthetic(Rewrites.emptyReply(ctx.alloc(), MessageType.CLOSE_COMPLETE), relay);
+            ClientStatement removed = statements.remove(name);
+            tracker.synthetic(Rewrites.emptyReply(ctx.alloc(), MessageType.CLOSE_COMPLETE), relay,
+                    removed == null ? null : new Recorded(name, null, removed));
         } else {
             relay.forward(frame);
         }

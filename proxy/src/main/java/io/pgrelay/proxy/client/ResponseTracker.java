@@ -31,8 +31,16 @@ final class ResponseTracker {
     /** Which reply ends a message's answer. */
     enum Ends { PARSE, BIND, CLOSE, DESCRIBE, EXECUTE, READY, NONE }
 
-    /** {@code statement}: the server statement a Parse or Close is about, for the bookkeeping on failure. */
-    record Entry(Kind kind, Ends ends, ByteBuf synthetic, String statement) {
+    /**
+     * {@code statement}: the server statement a Parse or Close is about, for the bookkeeping on failure;
+     * {@code undo}: what to take back if the server never answers the message (skipped after an error, or failed).
+     */
+    record Entry(Kind kind, Ends ends, ByteBuf synthetic, String statement, Undo undo) {
+    }
+
+    /** What pgrelay assumed when it sent or answered a client's message, taken back if that message did not happen. */
+    interface Undo {
+        void undo();
     }
 
     /** Where replies go, and what to learn when a Parse or Close did not happen. */
@@ -48,13 +56,15 @@ final class ResponseTracker {
 
     private final ArrayDeque<Entry> entries = new ArrayDeque<>(4);
     private boolean skippingToSync;
+    /** The undos of the entries being dropped, run in reverse once all are (null until the first). */
+    private java.util.List<Undo> skipped;
 
-    private static final Entry FORWARD_PARSE = new Entry(Kind.FORWARD, Ends.PARSE, null, null);
-    private static final Entry FORWARD_BIND = new Entry(Kind.FORWARD, Ends.BIND, null, null);
-    private static final Entry FORWARD_CLOSE = new Entry(Kind.FORWARD, Ends.CLOSE, null, null);
-    private static final Entry FORWARD_DESCRIBE = new Entry(Kind.FORWARD, Ends.DESCRIBE, null, null);
-    private static final Entry FORWARD_EXECUTE = new Entry(Kind.FORWARD, Ends.EXECUTE, null, null);
-    private static final Entry FORWARD_READY = new Entry(Kind.FORWARD, Ends.READY, null, null);
+    private static final Entry FORWARD_PARSE = new Entry(Kind.FORWARD, Ends.PARSE, null, null, null);
+    private static final Entry FORWARD_BIND = new Entry(Kind.FORWARD, Ends.BIND, null, null, null);
+    private static final Entry FORWARD_CLOSE = new Entry(Kind.FORWARD, Ends.CLOSE, null, null, null);
+    private static final Entry FORWARD_DESCRIBE = new Entry(Kind.FORWARD, Ends.DESCRIBE, null, null, null);
+    private static final Entry FORWARD_EXECUTE = new Entry(Kind.FORWARD, Ends.EXECUTE, null, null, null);
+    private static final Entry FORWARD_READY = new Entry(Kind.FORWARD, Ends.READY, null, null, null);
 
     boolean isEmpty() {
         return entries.isEmpty();
@@ -91,26 +101,34 @@ final class ResponseTracker {
     }
 
     /** Records a client's Parse forwarded under the server statement name {@code statement}. */
-    void forwardedParse(String statement) {
-        entries.add(new Entry(Kind.FORWARD, Ends.PARSE, null, statement));
+    void forwardedParse(String statement, Undo undo) {
+        entries.add(new Entry(Kind.FORWARD, Ends.PARSE, null, statement, undo));
     }
 
     /** Records a Parse or Close pgrelay injected for {@code statement}: its reply is swallowed. */
     void injected(byte type, String statement) {
-        entries.add(new Entry(Kind.DROP, type == MessageType.PARSE ? Ends.PARSE : Ends.CLOSE, null, statement));
+        entries.add(new Entry(Kind.DROP, type == MessageType.PARSE ? Ends.PARSE : Ends.CLOSE, null, statement, null));
     }
 
     /** Records a simple Query pgrelay injected (a deferred BEGIN): everything it answers, up to ReadyForQuery, goes. */
     void injectedQuery() {
-        entries.add(new Entry(Kind.DROP, Ends.READY, null, null));
+        entries.add(new Entry(Kind.DROP, Ends.READY, null, null, null));
     }
 
     /** Records a reply pgrelay gives itself; emitted now if nothing is owed before it. */
     void synthetic(ByteBuf reply, Sink sink) {
+        synthetic(reply, sink, null);
+    }
+
+    /**
+     * Records a reply pgrelay gives itself for a message it handled itself ({@code undo}: what that assumed, taken back
+     * if an error before it makes the server skip to Sync, as PostgreSQL would have skipped the message).
+     */
+    void synthetic(ByteBuf reply, Sink sink, Undo undo) {
         if (entries.isEmpty() && !skippingToSync) {
             sink.toClient(reply);
         } else {
-            entries.add(new Entry(Kind.SYNTHETIC, Ends.NONE, reply, null));
+            entries.add(new Entry(Kind.SYNTHETIC, Ends.NONE, reply, null, undo));
         }
     }
 
@@ -168,6 +186,7 @@ final class ResponseTracker {
                     }
                     unanswered(e, sink);
                 }
+                undoSkipped();
                 return FORWARD_THEN_DUE;
             }
             case MessageType.ERROR_RESPONSE: {
@@ -225,10 +244,30 @@ final class ResponseTracker {
         while (!entries.isEmpty() && entries.peekFirst().ends() != Ends.READY) {
             unanswered(entries.pollFirst(), sink);
         }
+        undoSkipped();
     }
 
-    /** An entry the server will never answer: undo what it assumed. */
-    private static void unanswered(Entry e, Sink sink) {
+    /**
+     * Takes back what the skipped messages assumed, the last first: a Parse and then a Close of one name, both
+     * skipped, must leave the name as it was before the Parse.
+     */
+    private void undoSkipped() {
+        if (skipped != null) {
+            for (int i = skipped.size() - 1; i >= 0; i--) {
+                skipped.get(i).undo();
+            }
+            skipped.clear();
+        }
+    }
+
+    /** An entry the server will never answer: undo what it assumed (its {@link Undo} at {@link #undoSkipped}). */
+    private void unanswered(Entry e, Sink sink) {
+        if (e.undo() != null) {
+            if (skipped == null) {
+                skipped = new java.util.ArrayList<>(2);
+            }
+            skipped.add(e.undo());
+        }
         if (e.synthetic() != null) {
             e.synthetic().release();
         } else if (e.statement() != null) {

@@ -13,7 +13,7 @@ import java.net.Socket;
 
 /** A bare socket speaking bytes, for what real drivers never send (bad versions, odd orders). */
 final class RawClient implements AutoCloseable {
-    private final Socket socket;
+    private final java.io.Closeable socket;
     private final DataInputStream in;
     private final OutputStream out;
 
@@ -23,14 +23,31 @@ final class RawClient implements AutoCloseable {
 
     /** {@code receiveBuffer}: the socket's SO_RCVBUF, set before connecting; 0 for the system's default. */
     RawClient(int port, int receiveBuffer) throws IOException {
-        socket = new Socket();
+        Socket s = new Socket();
         if (receiveBuffer > 0) {
-            socket.setReceiveBufferSize(receiveBuffer);
+            s.setReceiveBufferSize(receiveBuffer);
         }
-        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
-        socket.setSoTimeout(10_000);
-        in = new DataInputStream(socket.getInputStream());
-        out = socket.getOutputStream();
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(10_000);
+        socket = s;
+        in = new DataInputStream(s.getInputStream());
+        out = s.getOutputStream();
+    }
+
+    private RawClient(java.nio.channels.SocketChannel channel) {
+        socket = channel;
+        in = new DataInputStream(java.nio.channels.Channels.newInputStream(channel));
+        out = java.nio.channels.Channels.newOutputStream(channel);
+    }
+
+    /**
+     * A client of PostgreSQL itself, on its Unix socket in {@code socketDir} (where the test clusters trust local
+     * users). Reads have no timeout: use it only where PostgreSQL is sure to answer.
+     */
+    static RawClient unix(java.nio.file.Path socketDir, int port) throws IOException {
+        java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        ch.connect(java.net.UnixDomainSocketAddress.of(socketDir.resolve(".s.PGSQL." + port)));
+        return new RawClient(ch);
     }
 
     void send(Message m) throws IOException {
