@@ -317,7 +317,10 @@ class ExtendedProtocolFuzzIT {
     private static final Statement[] STATEMENTS = {
             new Statement("SELECT 1", 0, true),
             new Statement("SELECT $1::int + 1", 1, true),
-            new Statement("SELECT 10 / $1::int", 1, true),
+            // Division by zero at execution: as "SELECT 10 / $1::int" it would fail at Bind under a custom plan and
+            // not under a generic one, and the plan depends on how often the server statement (shared by pgrelay's
+            // clients) has run, not on what this client did.
+            new Statement("SELECT 10 / g FROM generate_series($1::int, 3) g", 1, true),
             new Statement("SELECT g FROM generate_series(1, 3) g", 0, true),
             new Statement("SELECT $1::text, $2::int", 2, true),
             new Statement("SELEC 1", 0, false),
